@@ -1,0 +1,85 @@
+"""Kafka administration the pipeline needs: declare its topics, and tell how far a
+consumer group has got (what ``replay`` waits on at a barrier)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+
+from stream.topics import SPECS, Topology
+
+
+class BrokerUnavailable(RuntimeError):
+    """No Kafka broker answers at the configured address."""
+
+
+async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminClient:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+    except (KafkaConnectionError, TimeoutError, OSError) as exc:
+        await admin.close()
+        raise BrokerUnavailable(
+            f"no Kafka broker answers at {bootstrap} "
+            "(start one with `customs-stream broker start`, or set CUSTOMS_STREAM_BROKER)"
+        ) from exc
+    return admin
+
+
+async def ensure_topics(bootstrap: str, topology: Topology) -> list[str]:
+    """Create the pipeline's topics that do not exist yet; return the names created."""
+    admin = await connect_admin(bootstrap)
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                topology.name(spec.name),
+                num_partitions=topology.partitions_of(spec),
+                replication_factor=1,
+                topic_configs=topology.config_of(spec),
+            )
+            for spec in SPECS
+            if topology.name(spec.name) not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another worker won the race; theirs is the same topology
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+async def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> dict[str, int]:
+    """Messages not yet committed by ``group``, per topic.
+
+    Committed offsets are read *before* end offsets: anything the pipeline produced
+    while processing a message is flushed before that message's offset is committed,
+    so it is already counted in the end offsets read afterwards.
+    """
+    admin = await connect_admin(bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        await consumer.start()
+        await consumer.topics()  # loads metadata for every topic
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+        await admin.close()
+    lag: dict[str, int] = {}
+    for tp, end in ends.items():
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        lag[tp.topic] = lag.get(tp.topic, 0) + max(0, end - done)
+    return lag

@@ -1,0 +1,234 @@
+"""A single-node Apache Kafka (KRaft) broker run from jars that Maven fetches.
+
+Layout under the cache directory::
+
+    kafka-<version>/lib/        the jars (fetched once, reused offline afterwards)
+    broker-<port>/data/         KRaft metadata and logs
+    broker-<port>/broker.log    broker output
+    broker-<port>/broker.pid    pid of the running broker
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+RESOURCES = resources.files("stream.broker") / "resources"
+
+
+class BrokerError(RuntimeError):
+    """The local broker could not be set up, started or stopped."""
+
+
+def kafka_version() -> str:
+    pom = (RESOURCES / "pom.xml").read_text()
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom)
+    if match is None:  # pragma: no cover - the pom is part of the package
+        raise BrokerError("pom.xml does not pin kafka.version")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    cache_dir: Path
+    port: int = 19092
+
+    def __post_init__(self) -> None:
+        # Maven resolves relative paths against the pom, java against the cwd: be absolute.
+        object.__setattr__(self, "cache_dir", self.cache_dir.resolve())
+
+    @property
+    def controller_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.cache_dir / f"kafka-{kafka_version()}" / "lib"
+
+    @property
+    def home(self) -> Path:
+        return self.cache_dir / f"broker-{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "broker.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "broker.pid"
+
+    # -- set-up -------------------------------------------------------------------
+
+    def fetch_jars(self) -> None:
+        """Resolve the pinned Kafka release with Maven, unless the jars are cached."""
+        marker = self.lib_dir / ".complete"
+        if marker.exists():
+            return
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise BrokerError("Maven (mvn) is needed once to fetch the Kafka jars; install it")
+        self.lib_dir.mkdir(parents=True, exist_ok=True)
+        pom = self.lib_dir.parent / "pom.xml"
+        pom.write_text((RESOURCES / "pom.xml").read_text())
+        command = [
+            mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+            f"-DoutputDirectory={self.lib_dir}", "-DincludeScope=runtime",
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"Maven could not fetch Kafka:\n{result.stdout}{result.stderr}")
+        marker.write_text(kafka_version())
+
+    def _java(self) -> str:
+        java = shutil.which("java")
+        if java is None:
+            raise BrokerError("a JDK (java 17 or later) is needed to run the broker")
+        return java
+
+    def _write_config(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        template = (RESOURCES / "server.properties").read_text()
+        config = self.home / "server.properties"
+        config.write_text(
+            template.format(
+                port=self.port,
+                controller_port=self.controller_port,
+                data_dir=self.data_dir.resolve(),
+            )
+        )
+        log4j = self.home / "log4j2.yaml"
+        log4j.write_text((RESOURCES / "log4j2.yaml").read_text())
+        return config
+
+    def _format_storage(self, config: Path) -> None:
+        if (self.data_dir / "meta.properties").exists():
+            return
+        command = [
+            self._java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool",
+            "format", "-t", _cluster_id(), "-c", str(config),
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def status(self) -> BrokerStatus:
+        pid = self._pid()
+        running = pid is not None and _alive(pid) and _answers(self.port)
+        return BrokerStatus(running, pid if running else None, self.bootstrap, self.log_file)
+
+    def start(self, timeout: float = 90.0) -> BrokerStatus:
+        current = self.status()
+        if current.running:
+            return current
+        if _answers(self.port):
+            raise BrokerError(f"port {self.port} is taken by another process")
+        self.fetch_jars()
+        config = self._write_config()
+        self._format_storage(config)
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    self._java(), "-Xms256m", "-Xmx1g",
+                    f"-Dlog4j2.configurationFile={self.home / 'log4j2.yaml'}",
+                    "-cp", f"{self.lib_dir}/*", "kafka.Kafka", str(config),
+                ],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # the broker outlives the command that started it
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BrokerError(f"the broker exited early; see {self.log_file}")
+            if _answers(self.port) and _started(self.log_file, log_offset):
+                return self.status()
+            time.sleep(0.3)
+        self.stop()
+        raise BrokerError(f"the broker did not start within {timeout:.0f}s; see {self.log_file}")
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the broker; True when one was running."""
+        pid = self._pid()
+        if pid is None or not _alive(pid):
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def _pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+def _cluster_id() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _started(log_file: Path, offset: int) -> bool:
+    """True once this run of the broker (the log past ``offset``) says it has started."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(offset)
+            return b"Kafka Server started" in log.read()
+    except FileNotFoundError:
+        return False

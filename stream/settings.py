@@ -1,0 +1,68 @@
+"""Settings of a pipeline instance, read from the environment (prefix ``CUSTOMS_STREAM_``).
+
+One object configures everything a worker, the replay command, the simulator and the
+tests need, so that an isolated pipeline is just a Settings with another topic prefix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_POLICY = PACKAGE_DIR / "policy.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUSTOMS_STREAM_", extra="ignore")
+
+    broker: str = Field(
+        "127.0.0.1:19092",
+        description="Kafka bootstrap servers, comma separated (host:port).",
+    )
+    topic_prefix: str = Field("customs", description="Prefix of every topic name.")
+    app_id: str = Field("customs-stream", description="Faust app id and consumer group.")
+    store: str = Field(
+        "memory://", description="Table store: memory:// or rocksdb:// (needs rocksdict)."
+    )
+    data_dir: Path = Field(
+        Path(".cache/customs-stream/worker"), description="Worker data (RocksDB tables)."
+    )
+    web_host: str = Field("127.0.0.1", description="Address the worker's HTTP API binds.")
+    web_port: int = Field(6066, description="Port of the worker's HTTP API and /metrics.")
+    web_enabled: bool = Field(True, description="Serve the HTTP API from the worker.")
+    policy_file: Path = Field(DEFAULT_POLICY, description="Policy TOML (scope, rates, rules).")
+    tokens_file: Path | None = Field(None, description="API bearer tokens (TOML).")
+    partitions: int = Field(4, ge=1, le=256, description="Partitions of each keyed topic.")
+    commit_interval: float = Field(
+        2.0, gt=0, description="Seconds between offset commits of processed messages."
+    )
+    max_message_bytes: int = Field(
+        8 * 1024 * 1024, description="Largest message an input topic accepts."
+    )
+    cache_dir: Path = Field(
+        Path(".cache/customs-stream"), description="Local broker jars, data and logs."
+    )
+    broker_port: int = Field(19092, description="Port of the local broker (broker start).")
+    log_level: str = Field("info", description="Worker log level.")
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_a_topic_name(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if not value or not set(value) <= allowed or len(value) > 120:
+            raise ValueError("topic prefix must be 1-120 of [A-Za-z0-9._-]")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Broker address without a ``kafka://`` scheme, as aiokafka wants it."""
+        return ",".join(
+            part.removeprefix("kafka://").strip() for part in self.broker.split(",")
+        )
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{s}" for s in self.bootstrap_servers.split(","))

@@ -1,0 +1,105 @@
+"""Every topic of the pipeline, in one place: names (prefix-aware), keys, partitions, configs.
+
+This is the topology in the Kafka Streams sense: what flows where. The agents that
+process one record live in ``stream.agents``.
+
+::
+
+    declarations ─┐
+    inspections  ─┤                                   ┌─▶ declaration-status (compacted)
+    releases     ─┼─▶ lifecycle (per declaration) ────┼─▶ release-decisions
+    returns      ─┤        ▲          │               ├─▶ dead-letters, duplicates
+    firm-facts ───┘        │          └─ clearances ──┴─▶ kpis ─▶ clearance-kpis
+         ▲                 │ (a copy of each firm fact to every partition)
+    firms ─▶ firms ────────┘
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from stream.settings import Settings
+
+
+class Role(StrEnum):
+    INPUT = "input"
+    INTERNAL = "internal"
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    role: Role
+    config: dict[str, str] = field(default_factory=dict)
+    single_partition: bool = False
+
+
+# Inputs may carry oversized messages, which become TOO_LARGE dead letters: the topics
+# accept them so that the pipeline, not the producer, decides. Dead letters carry the raw
+# bytes back, so that topic must accept as much (plus base64 and provenance).
+_INPUT_BYTES = "max.message.bytes"
+_COMPACTED = {"cleanup.policy": "compact"}
+
+LIFECYCLE_INPUTS = ("declarations", "inspections", "releases", "returns")
+
+SPECS: tuple[TopicSpec, ...] = (
+    TopicSpec("declarations", "declaration_id", Role.INPUT),
+    TopicSpec("inspections", "declaration_id", Role.INPUT),
+    TopicSpec("releases", "declaration_id", Role.INPUT),
+    TopicSpec("returns", "original_declaration_id", Role.INPUT),
+    TopicSpec("firms", "firm_id", Role.INPUT),
+    TopicSpec("firm-facts", "firm_id", Role.INTERNAL),
+    TopicSpec("clearances", "port", Role.INTERNAL, single_partition=True),
+    TopicSpec("declaration-status", "declaration_id", Role.OUTPUT, dict(_COMPACTED)),
+    TopicSpec("release-decisions", "declaration_id", Role.OUTPUT),
+    TopicSpec("clearance-kpis", "port/channel", Role.OUTPUT, dict(_COMPACTED)),
+    TopicSpec("dead-letters", "original key", Role.OUTPUT),
+    TopicSpec("duplicates", "original key", Role.OUTPUT),
+)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Topic names and partition counts of one pipeline instance."""
+
+    prefix: str
+    partitions: int
+    max_message_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Topology:
+        return cls(settings.topic_prefix, settings.partitions, settings.max_message_bytes)
+
+    def name(self, topic: str) -> str:
+        return f"{self.prefix}.{topic}"
+
+    def bare(self, full_name: str) -> str:
+        """The topic's name without this pipeline's prefix."""
+        return full_name.removeprefix(f"{self.prefix}.")
+
+    def partitions_of(self, spec: TopicSpec) -> int:
+        return 1 if spec.single_partition else self.partitions
+
+    def config_of(self, spec: TopicSpec) -> dict[str, str]:
+        config = dict(spec.config)
+        if spec.role is Role.INPUT:
+            config[_INPUT_BYTES] = str(self.max_message_bytes)
+        if spec.name == "dead-letters":
+            config[_INPUT_BYTES] = str(self.max_message_bytes * 2)
+        return config
+
+    @property
+    def consumed(self) -> list[str]:
+        """Full names of the topics the pipeline's consumer group reads."""
+        return [self.name(s.name) for s in SPECS if s.role is not Role.OUTPUT]
+
+    @property
+    def inputs(self) -> list[str]:
+        return [self.name(s.name) for s in SPECS if s.role is Role.INPUT]
+
+    @property
+    def all(self) -> list[str]:
+        return [self.name(s.name) for s in SPECS]
