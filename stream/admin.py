@@ -50,9 +50,38 @@ async def ensure_topics(bootstrap: str, topology: Topology) -> list[str]:
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass  # another worker won the race; theirs is the same topology
+            await _wait_for_leaders(admin, [t.name for t in wanted])
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def topic_partitions(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the named topics; raises if one of them does not exist."""
+    described = await admin.describe_topics(list(topics))
+    missing = [d["topic"] for d in described if d["error_code"] != 0]
+    if missing:
+        raise KeyError(f"topics not found: {', '.join(missing)}")
+    return [
+        TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]
+    ]
+
+
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, topics: list[str], timeout: float = 30.0
+) -> None:
+    """New topics take a moment to get partition leaders; producing before that only
+    earns retries and warnings."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        described = await admin.describe_topics(topics)
+        if all(
+            d["error_code"] == 0 and d["partitions"]
+            and all(p["leader"] >= 0 for p in d["partitions"])
+            for d in described
+        ):
+            return
+        await asyncio.sleep(0.1)
 
 
 async def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> dict[str, int]:
@@ -66,14 +95,9 @@ async def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> dict[s
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         committed = await admin.list_consumer_group_offsets(group)
+        partitions = await topic_partitions(admin, topics)
         await consumer.start()
-        await consumer.topics()  # loads metadata for every topic
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
         await admin.close()

@@ -12,6 +12,10 @@ process one record live in ``stream.agents``.
     firm-facts ───┘        │          └─ clearances ──┴─▶ kpis ─▶ clearance-kpis
          ▲                 │ (a copy of each firm fact to every partition)
     firms ─▶ firms ────────┘
+
+A message whose key is null (or not the payload's id's partition) is forwarded, with its
+provenance in headers, to ``lifecycle-rekeyed`` / ``firms-rekeyed`` under the right key,
+so that everything about one declaration (or firm) is processed in one partition.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec("returns", "original_declaration_id", Role.INPUT),
     TopicSpec("firms", "firm_id", Role.INPUT),
     TopicSpec("firm-facts", "firm_id", Role.INTERNAL),
+    TopicSpec("lifecycle-rekeyed", "declaration_id", Role.INTERNAL),
+    TopicSpec("firms-rekeyed", "firm_id", Role.INTERNAL),
     TopicSpec("clearances", "port", Role.INTERNAL, single_partition=True),
     TopicSpec("declaration-status", "declaration_id", Role.OUTPUT, dict(_COMPACTED)),
     TopicSpec("release-decisions", "declaration_id", Role.OUTPUT),

@@ -1,0 +1,49 @@
+"""Field types shared by the event and output models: identifiers, bounded strings,
+strict numbers and RFC 3339 timestamps normalised to UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
+
+
+def _require_text(value: Any) -> Any:
+    # A timestamp on the wire is an RFC 3339 string; numbers (epoch seconds) are refused.
+    if not isinstance(value, str | datetime):
+        raise ValueError("timestamp must be an RFC 3339 string with an offset")
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """UTC instant as ``2026-05-09T01:00:00Z`` (microseconds only when present)."""
+    text = value.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_require_text),
+    AfterValidator(_to_utc),
+    PlainSerializer(format_instant, return_type=str, when_used="json"),
+]
+
+DeclarationId = Annotated[str, Field(strict=True, pattern=r"^\d{18}$")]
+FirmId = Annotated[str, Field(strict=True, pattern=r"^[0-9A-Z]{18}$")]
+District = Annotated[str, Field(strict=True, pattern=r"^\d{4}$")]
+Port = Annotated[str, Field(strict=True, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")]
+Country = Annotated[str, Field(strict=True, pattern=r"^[A-Z]{2}$")]
+HsCode = Annotated[str, Field(strict=True, pattern=r"^\d{6}(\d{2}){0,2}$")]
+UnNumber = Annotated[str, Field(strict=True, pattern=r"^UN\d{4}$")]
+EventId = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+ShortText = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+Text = Annotated[str, Field(strict=True, max_length=512)]
+Code = Annotated[str, Field(strict=True, min_length=1, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
+PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+PositiveNumber = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+NonNegativeNumber = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]

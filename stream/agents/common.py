@@ -1,0 +1,138 @@
+"""What every agent does around the core: read provenance, publish records, forward
+mis-keyed messages, and never let one message stop the agent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+from pydantic import BaseModel
+
+from schemas.outputs import Duplicate, ErrorCode
+from stream.app import Pipeline
+from stream.codec import dumps
+from stream.ingest import Provenance, dead_letter
+
+log = logging.getLogger(__name__)
+
+# Headers carried by a forwarded (re-keyed) message: where it was first read.
+H_TOPIC, H_PARTITION, H_OFFSET, H_KEY = "x-source-topic", "x-source-partition", "x-source-offset", "x-source-key"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a key (murmur2, as the producers)."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def _headers(message: Any) -> dict[str, bytes]:
+    headers = message.headers or {}
+    return dict(headers.items() if isinstance(headers, dict) else headers)
+
+
+def provenance_of(pipeline: Pipeline, message: Any) -> tuple[Provenance, bytes | None]:
+    """Where a message was first read, and its key as first published."""
+    headers = _headers(message)
+    if H_TOPIC in headers:
+        key = headers.get(H_KEY)
+        where = Provenance(
+            headers[H_TOPIC].decode(), int(headers[H_PARTITION]), int(headers[H_OFFSET]),
+            key.decode("utf-8", "backslashreplace") if key else None,
+        )
+        return where, key or None
+    key_text = message.key.decode("utf-8", "backslashreplace") if message.key else None
+    bare = pipeline.topology.bare(message.topic)
+    return Provenance(bare, message.partition, message.offset, key_text), message.key
+
+
+class Outlet:
+    """Publishing for one pipeline; every record is JSON (orjson) with a text key."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.metrics = pipeline.metrics
+
+    async def send(
+        self, topic: str, key: str | None, record: BaseModel | dict[str, Any] | None,
+        partition: int | None = None, headers: dict[str, bytes] | None = None,
+    ) -> None:
+        if isinstance(record, BaseModel):
+            value: bytes | None = dumps(record.model_dump(mode="json"))
+        else:
+            value = None if record is None else dumps(record)
+        await self.pipeline.topic(topic).send(
+            key=key.encode() if key is not None else None, value=value,
+            partition=partition, headers=headers,
+        )
+
+    async def dead_letter(
+        self, where: Provenance, value: bytes | None, code: ErrorCode, detail: str
+    ) -> None:
+        letter = dead_letter(where, value, code, detail, now())
+        self.metrics.dead_letters.labels(where.topic, code.value).inc()
+        await self.send("dead-letters", where.key, letter)
+
+    async def duplicate(self, where: Provenance, event_id: str) -> None:
+        self.metrics.duplicates.labels(where.topic).inc()
+        record = Duplicate(
+            source_topic=where.topic, partition=where.partition, offset=where.offset,
+            key=where.key, event_id=event_id, received_at=now(),
+        )
+        await self.send("duplicates", where.key, record)
+
+    async def forward(
+        self, topic: str, where: Provenance, key: str, value: bytes | None,
+        original_key: bytes | None,
+    ) -> None:
+        """Re-publish a message under its payload's key, keeping its provenance."""
+        headers = {
+            H_TOPIC: where.topic.encode(), H_PARTITION: str(where.partition).encode(),
+            H_OFFSET: str(where.offset).encode(), H_KEY: original_key or b"",
+        }
+        await self.pipeline.topic(topic).send(key=key.encode(), value=value, headers=headers)
+
+    async def broadcast(self, topic: str, key: str, record: dict[str, Any]) -> None:
+        """A copy to every partition of ``topic``, so every worker learns of it."""
+        for partition in range(self.pipeline.topology.partitions):
+            await self.send(topic, key, record, partition=partition)
+
+
+async def guarded(
+    outlet: Outlet, agent: str, where: Provenance, value: bytes | None,
+    handle: Callable[[], Awaitable[None]],
+) -> None:
+    """Run one message's handling; if it raises, the message becomes a dead letter and
+    the agent goes on (an exception escaping a Faust agent stops its partitions)."""
+    try:
+        await handle()
+    except Exception as exc:  # noqa: BLE001 - nothing may stop the agent
+        log.exception("processing %s failed", where.ref)
+        outlet.metrics.processing_errors.labels(agent).inc()
+        await outlet.dead_letter(
+            where, value, ErrorCode.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:1000]
+        )
+
+
+def start_agent(
+    pipeline: Pipeline, name: str, channel: Any, outlet: Outlet,
+    on_message: Callable[[Any], Awaitable[None]],
+) -> Any:
+    """A Faust agent that hands each message to ``on_message``, guarded."""
+
+    @pipeline.app.agent(channel, name=name)
+    async def agent(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            where, _ = provenance_of(pipeline, message)
+            await guarded(
+                outlet, name, where, message.value,
+                lambda: on_message(message),  # noqa: B023 - awaited at once
+            )
+
+    return agent

@@ -1,0 +1,67 @@
+"""KPI agent: clearance KPIs per (port, channel), from each declaration's contribution.
+
+All contributions pass through one partition, so one worker holds every sample. The
+table keeps each declaration's contribution (small values, cheap changelog); the sorted
+samples are rebuilt from it in memory after a rebalance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stream.agents.common import Outlet, now, start_agent
+from stream.app import Pipeline
+from stream.codec import loads
+from stream.core.kpi import Group, KpiBook
+from stream.records import kpi_snapshot
+
+
+class Kpis:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.outlet = Outlet(pipeline)
+        self.contributions = pipeline.table("kpi-contributions", partitions=1)
+        self.sequences = pipeline.table("kpi-sequences", partitions=1)
+        self.book: KpiBook | None = None
+        pipeline.app.on_partitions_assigned.connect(self._forget_book)
+
+    async def _forget_book(self, *_: Any, **__: Any) -> None:
+        self.book = None
+
+    def _book(self) -> KpiBook:
+        if self.book is None:
+            self.book = KpiBook()
+            for declaration_id, (port, channel, hours) in self.contributions.items():
+                self.book.record(declaration_id, (port, channel), hours)
+        return self.book
+
+    async def on_message(self, message: Any) -> None:
+        record = loads(message.value)
+        declaration_id, hours = record["declaration_id"], record["hours"]
+        group: Group | None = None
+        if record["port"] is not None and record["channel"] is not None:
+            group = (record["port"], record["channel"])
+        book = self._book()
+        changed = book.record(declaration_id, group, hours)
+        if group is not None and hours is not None:
+            self.contributions[declaration_id] = [group[0], group[1], hours]
+            self.pipeline.metrics.clearance_hours.labels(*group).observe(hours)
+        elif declaration_id in self.contributions:
+            del self.contributions[declaration_id]
+        for port, channel in sorted(changed):
+            await self.publish(port, channel, book)
+
+    async def publish(self, port: str, channel: str, book: KpiBook) -> None:
+        key = f"{port}/{channel}"
+        sequence = self.sequences.get(key, 0) + 1
+        self.sequences[key] = sequence
+        kpi = book.kpi((port, channel))
+        record = kpi_snapshot(kpi, sequence, now()) if kpi else None  # None: a tombstone
+        await self.outlet.send("clearance-kpis", key, record)
+
+
+def register(pipeline: Pipeline) -> Kpis:
+    kpis = Kpis(pipeline)
+    channel = pipeline.channel("clearances")
+    start_agent(pipeline, "kpis", channel, kpis.outlet, kpis.on_message)
+    return kpis

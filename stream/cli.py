@@ -1,0 +1,145 @@
+"""The ``customs-stream`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stream.settings import Settings
+
+app = typer.Typer(
+    help="Real-time tracking of export customs declarations over Kafka.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+broker_app = typer.Typer(help="The local single-node Kafka broker.", no_args_is_help=True)
+app.add_typer(broker_app, name="broker")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's message names the variable and the problem
+        _fail(f"invalid settings: {exc}")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _local_broker() -> object:
+    from stream.broker import LocalBroker
+
+    settings = _settings()
+    return LocalBroker(settings.cache_dir, settings.broker_port)
+
+
+@broker_app.command("start")
+def broker_start() -> None:
+    """Start the local broker (fetching Kafka with Maven on first use) and wait for it."""
+    from stream.broker import BrokerError, LocalBroker
+
+    broker = _local_broker()
+    assert isinstance(broker, LocalBroker)
+    try:
+        status = broker.start()
+    except BrokerError as exc:
+        _fail(str(exc))
+    typer.echo(f"broker running (pid {status.pid}) at {status.bootstrap}; log: {status.log_file}")
+
+
+@broker_app.command("stop")
+def broker_stop() -> None:
+    """Stop the local broker."""
+    from stream.broker import LocalBroker
+
+    broker = _local_broker()
+    assert isinstance(broker, LocalBroker)
+    typer.echo("broker stopped" if broker.stop() else "no broker was running")
+
+
+@broker_app.command("status")
+def broker_status() -> None:
+    """Tell whether the local broker runs; exit 1 when it does not."""
+    from stream.broker import LocalBroker
+
+    broker = _local_broker()
+    assert isinstance(broker, LocalBroker)
+    status = broker.status()
+    if not status.running:
+        typer.echo(f"broker not running (would be at {status.bootstrap})")
+        raise typer.Exit(1)
+    typer.echo(f"broker running (pid {status.pid}) at {status.bootstrap}; log: {status.log_file}")
+
+
+@app.command()
+def topics() -> None:
+    """Create the pipeline's topics that do not exist yet."""
+    from stream.admin import BrokerUnavailable, ensure_topics
+    from stream.topics import Topology
+
+    settings = _settings()
+    try:
+        created = asyncio.run(
+            ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings))
+        )
+    except BrokerUnavailable as exc:
+        _fail(str(exc))
+    typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+@app.command()
+def worker() -> None:
+    """Run a pipeline worker until interrupted."""
+    from stream.admin import BrokerUnavailable
+    from stream.core.policy import PolicyError
+    from stream.worker import run_worker
+
+    try:
+        run_worker(_settings())
+    except (BrokerUnavailable, PolicyError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def replay(
+    events: Annotated[Path, typer.Argument(help="A scenario's events.jsonl")],
+    expect: Annotated[
+        Path | None, typer.Option(help="expected.json to compare with; exit 1 on a difference")
+    ] = None,
+    keep_topics: Annotated[bool, typer.Option(help="Keep the run's topics afterwards")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait at each barrier")] = 120.0,
+) -> None:
+    """Replay a scenario through a real worker and print the result document."""
+    from stream.admin import BrokerUnavailable
+    from stream.replay import ReplayError
+    from stream.replay import replay as run_replay
+    from stream.scenario import ScenarioError, differences, read_scenario
+
+    settings = _settings()
+    try:
+        steps = read_scenario(events)
+        expected = json.loads(expect.read_text()) if expect else None
+        progress = lambda text: typer.echo(f"replay: {text}", err=True)  # noqa: E731
+        result = asyncio.run(run_replay(steps, settings, progress, timeout, keep_topics))
+    except (ScenarioError, BrokerUnavailable, ReplayError, OSError) as exc:
+        _fail(str(exc))
+    except json.JSONDecodeError as exc:
+        _fail(f"{expect} is not JSON: {exc}")
+    sys.stdout.write(json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    if expected is not None:
+        found = differences(expected, result)
+        for line in found:
+            typer.echo(f"differs: {line}", err=True)
+        if found:
+            raise typer.Exit(1)
+        typer.echo("replay: result agrees with the expected document", err=True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,188 @@
+"""A declaration's view as a function of the set of its events.
+
+Events are taken in event-time order, ``(occurred_at, event_id)``, so the view does not
+depend on the order in which messages arrived, nor on repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from schemas.events import (
+    BondedZoneEntered,
+    DeclarationAmended,
+    DeclarationFiled,
+    DeclarationWithdrawn,
+    GoodsDeparted,
+    GoodsReleased,
+    InspectionCompleted,
+    InspectionOrdered,
+    InspectionScheduled,
+    LifecycleEvent,
+    ReturnDeclared,
+)
+from schemas.outputs import Channel, DecisionKind, Status
+from stream.core.decision import Decision, decide
+from stream.core.eligibility import (
+    Eligibility,
+    FirmHistory,
+    eligibility_at,
+    is_accepted,
+    order_key,
+    standing_returns,
+)
+from stream.core.policy import Policy
+from stream.core.validation import problems_of
+
+FirmLookup = Callable[[str], FirmHistory | None]
+E = TypeVar("E", bound=LifecycleEvent)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Validation, eligibility and decision for the latest filing or amendment."""
+
+    event_id: str
+    problems: tuple[str, ...]
+    eligibility: Eligibility
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class DeclarationView:
+    """What a buyer sees of one declaration: the fields of a StatusUpdate."""
+
+    declaration_id: str
+    firm_id: str | None
+    buyer_id: str | None
+    buyer_reference: str | None
+    port: str | None
+    port_area: str | None
+    status: Status
+    channel: Channel | None
+    decision: DecisionKind | None
+    decision_reasons: tuple[str, ...] | None
+    eligibility_reasons: tuple[str, ...] | None
+    declared_at: datetime | None
+    released_at: datetime | None
+    clearance_hours: float | None
+    within_24h: bool | None
+    departed_at: datetime | None
+    on_schedule: bool | None
+    returned: bool
+    tax_refund_eligible: bool
+
+
+def clearance_hours(declared_at: datetime | None, released_at: datetime | None) -> float | None:
+    if declared_at is None or released_at is None:
+        return None
+    return round((released_at - declared_at) / timedelta(hours=1), 2)
+
+
+def _first(events: list[LifecycleEvent], kind: type[E]) -> E | None:
+    return next((e for e in events if isinstance(e, kind)), None)
+
+
+def _status(
+    ordered: list[LifecycleEvent],
+    filing: DeclarationFiled | None,
+    problems: tuple[str, ...],
+    returned: bool,
+) -> Status:
+    release = _first(ordered, GoodsReleased)
+    withdrawals = [e for e in ordered if isinstance(e, DeclarationWithdrawn)]
+    if any(release is None or w.occurred_at < release.occurred_at for w in withdrawals):
+        return Status.WITHDRAWN
+    if returned:
+        return Status.RETURNED
+    if _first(ordered, GoodsDeparted) is not None:
+        return Status.DEPARTED
+    if release is not None:
+        return Status.RELEASED
+    completed = [e for e in ordered if isinstance(e, InspectionCompleted)]
+    if completed:
+        passed = completed[-1].result == "PASSED"
+        return Status.INSPECTION_PASSED if passed else Status.INSPECTION_FAILED
+    if _first(ordered, InspectionScheduled) is not None:
+        return Status.INSPECTION_SCHEDULED
+    if _first(ordered, InspectionOrdered) is not None:
+        return Status.INSPECTION_ORDERED
+    if filing is None:
+        return Status.AWAITING_DECLARATION
+    return Status.DOCUMENT_HOLD if problems else Status.ACCEPTED
+
+
+def assess(
+    declaration_id: str,
+    filing: DeclarationFiled,
+    content: DeclarationFiled | DeclarationAmended,
+    firms: FirmLookup,
+    policy: Policy,
+) -> Assessment:
+    """Validate the effective content and decide, with eligibility as of its time."""
+    problems = tuple(problems_of(content.lines, content.documents, policy))
+    eligibility = eligibility_at(
+        filing.firm_id, firms(filing.firm_id), content.occurred_at,
+        filing.port, filing.port_area, content.lines, policy,
+    )
+    decision = decide(declaration_id, problems, content.lines, eligibility.channel, policy)
+    return Assessment(content.event_id, problems, eligibility, decision)
+
+
+def returned(returns: Iterable[ReturnDeclared], policy: Policy) -> bool:
+    return any(is_accepted(r, policy) for r in standing_returns(returns))
+
+
+def view_of(
+    declaration_id: str,
+    events: Iterable[LifecycleEvent],
+    returns: Iterable[ReturnDeclared],
+    firms: FirmLookup,
+    policy: Policy,
+) -> tuple[DeclarationView | None, Assessment | None]:
+    """The view and the assessment; no view while no lifecycle event is known."""
+    ordered = sorted(events, key=order_key)
+    if not ordered:
+        return None, None
+    filing = _first(ordered, DeclarationFiled)
+    assessment = None
+    if filing is not None:
+        content = [e for e in ordered if isinstance(e, DeclarationFiled | DeclarationAmended)]
+        assessment = assess(declaration_id, filing, content[-1], firms, policy)
+    problems = assessment.problems if assessment else ()
+    is_returned = returned(returns, policy)
+    declared_at = filing.occurred_at if filing else None
+    release = _first(ordered, GoodsReleased)
+    released_at = release.occurred_at if release else None
+    departure = _first(ordered, GoodsDeparted)
+    departed_at = departure.occurred_at if departure else None
+    hours = clearance_hours(declared_at, released_at)
+    on_schedule = None
+    if departed_at is not None and filing is not None and filing.scheduled_departure:
+        grace = timedelta(hours=policy.on_schedule_grace_hours)
+        on_schedule = departed_at <= filing.scheduled_departure + grace
+    view = DeclarationView(
+        declaration_id=declaration_id,
+        firm_id=filing.firm_id if filing else None,
+        buyer_id=filing.buyer_id if filing else None,
+        buyer_reference=filing.buyer_reference if filing else None,
+        port=filing.port if filing else None,
+        port_area=filing.port_area if filing else None,
+        status=_status(ordered, filing, problems, is_returned),
+        channel=assessment.eligibility.channel if assessment else None,
+        decision=assessment.decision.kind if assessment else None,
+        decision_reasons=assessment.decision.reasons if assessment else None,
+        eligibility_reasons=assessment.eligibility.reasons if assessment else None,
+        declared_at=declared_at,
+        released_at=released_at,
+        clearance_hours=hours,
+        within_24h=None if hours is None else hours <= 24,
+        departed_at=departed_at,
+        on_schedule=on_schedule,
+        returned=is_returned,
+        tax_refund_eligible=_first(ordered, BondedZoneEntered) is not None,
+    )
+    return view, assessment

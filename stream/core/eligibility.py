@@ -1,0 +1,160 @@
+"""Green-channel eligibility of a firm as of a time, from the history of its facts.
+
+A firm's history is a set of facts (enrolments, withdrawals, certificates, revocations
+and returns), each kept once by event id, so folding the same fact twice or in another
+order gives the same history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from schemas.events import (
+    CertificateIssued,
+    CertificateRevoked,
+    FirmEnrolled,
+    FirmEvent,
+    FirmWithdrawn,
+    Line,
+    ReturnDeclared,
+    parse_event,
+)
+from schemas.outputs import Channel
+from stream.core.policy import Policy
+
+NOT_ENROLLED = "NOT_ENROLLED"
+RECENT_RETURNS = "RECENT_RETURNS"
+PORT_OUT_OF_SCOPE = "PORT_OUT_OF_SCOPE"
+GOODS_OUT_OF_SCOPE = "GOODS_OUT_OF_SCOPE"
+
+FirmFact = FirmEvent | ReturnDeclared
+T = TypeVar("T")
+
+
+def order_key(event: FirmFact | ReturnDeclared) -> tuple[datetime, str]:
+    return (event.occurred_at, event.event_id)
+
+
+def standing_returns(returns: Iterable[ReturnDeclared]) -> Iterator[ReturnDeclared]:
+    """One return per return_id: the earliest by (occurred_at, event_id) stands."""
+    standing: dict[str, ReturnDeclared] = {}
+    for candidate in returns:
+        current = standing.get(candidate.return_id)
+        if current is None or order_key(candidate) < order_key(current):
+            standing[candidate.return_id] = candidate
+    return iter(standing.values())
+
+
+def is_accepted(ret: ReturnDeclared, policy: Policy) -> bool:
+    return (
+        ret.return_district == ret.original_district
+        or ret.return_district in policy.returns.inter_district_districts
+    )
+
+
+@dataclass
+class FirmHistory:
+    """Every fact known about one firm, by event id."""
+
+    facts: dict[str, FirmFact] = field(default_factory=dict)
+
+    def add(self, fact: FirmFact) -> bool:
+        """Fold a fact in; False when it was already known."""
+        if fact.event_id in self.facts:
+            return False
+        self.facts[fact.event_id] = fact
+        return True
+
+    def of_type(self, kind: type[T]) -> list[T]:
+        return [f for f in self.facts.values() if isinstance(f, kind)]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [fact.model_dump(mode="json") for fact in self.facts.values()]
+
+    @classmethod
+    def from_json(cls, data: list[dict[str, Any]]) -> FirmHistory:
+        facts = [parse_event(d) for d in data]
+        return cls({f.event_id: f for f in facts if isinstance(f, FirmEvent | ReturnDeclared)})
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    firm_id: str
+    as_of: datetime
+    reasons: tuple[str, ...]
+    enrolled: bool
+    certificates: dict[str, str | None]
+    returns_in_lookback: int
+
+    @property
+    def channel(self) -> Channel:
+        return Channel.STANDARD if self.reasons else Channel.GREEN
+
+
+def _enrolled_at(history: FirmHistory, t: datetime, program: str) -> bool:
+    changes = [
+        f
+        for f in history.facts.values()
+        if isinstance(f, FirmEnrolled | FirmWithdrawn) and f.program == program
+        and f.occurred_at <= t
+    ]
+    return bool(changes) and isinstance(max(changes, key=order_key), FirmEnrolled)
+
+
+def _valid_certificate(history: FirmHistory, t: datetime, standard: str) -> str | None:
+    revoked = {
+        r.certificate_id for r in history.of_type(CertificateRevoked) if r.occurred_at <= t
+    }
+    # Certificate ids are unique within a firm; were one issued twice, the latest issue
+    # (a correction or renewal) gives its validity.
+    latest: dict[str, CertificateIssued] = {}
+    for cert in sorted(history.of_type(CertificateIssued), key=order_key):
+        latest[cert.certificate_id] = cert
+    valid = sorted(
+        cert.certificate_id
+        for cert in latest.values()
+        if cert.standard == standard
+        and cert.valid_from <= t < cert.valid_until
+        and cert.certificate_id not in revoked
+    )
+    return valid[0] if valid else None
+
+
+def _returns_in_lookback(history: FirmHistory, t: datetime, policy: Policy) -> int:
+    since = t - timedelta(days=policy.green_channel.return_lookback_days)
+    return sum(
+        1
+        for ret in standing_returns(history.of_type(ReturnDeclared))
+        if is_accepted(ret, policy) and since <= ret.occurred_at <= t
+    )
+
+
+def eligibility_at(
+    firm_id: str,
+    history: FirmHistory | None,
+    t: datetime,
+    port: str,
+    port_area: str | None,
+    lines: Sequence[Line],
+    policy: Policy,
+) -> Eligibility:
+    """Whether the firm's goods take the green channel at time t, and why not."""
+    green = policy.green_channel
+    history = history or FirmHistory()
+    reasons: set[str] = set()
+    enrolled = _enrolled_at(history, t, green.program)
+    if not enrolled:
+        reasons.add(NOT_ENROLLED)
+    certificates = {s: _valid_certificate(history, t, s) for s in green.required_certificates}
+    reasons.update(f"{s}_MISSING" for s, cert in certificates.items() if cert is None)
+    returns = _returns_in_lookback(history, t, policy)
+    if returns > green.max_returns:
+        reasons.add(RECENT_RETURNS)
+    if not any(entry.covers(port, port_area) for entry in green.scope):
+        reasons.add(PORT_OUT_OF_SCOPE)
+    if not all(line.hs_code.startswith(green.hs_headings) for line in lines):
+        reasons.add(GOODS_OUT_OF_SCOPE)
+    return Eligibility(firm_id, t, tuple(sorted(reasons)), enrolled, certificates, returns)

@@ -1,0 +1,93 @@
+"""Clearance KPIs per (port, channel), over every declaration with a clearance time."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+
+def nearest_rank(ordered: list[float], p: float) -> float:
+    """The p-th percentile of sorted values by nearest rank: ``v[ceil(p*n) - 1]``."""
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    port: str
+    channel: str
+    released: int
+    mean_clearance_hours: float
+    p50_clearance_hours: float
+    p95_clearance_hours: float
+    within_24h_share: float
+
+
+@dataclass
+class ClearanceSample:
+    """The sorted clearance times of one (port, channel), kept incrementally so that a
+    change costs O(log n) to find plus a list insert, not a re-sort."""
+
+    ordered: list[float] = field(default_factory=list)
+    total: float = 0.0
+    within_24h: int = 0
+
+    def add(self, hours: float) -> None:
+        bisect.insort(self.ordered, hours)
+        self.total += hours
+        self.within_24h += hours <= 24
+
+    def remove(self, hours: float) -> None:
+        index = bisect.bisect_left(self.ordered, hours)
+        if index == len(self.ordered) or self.ordered[index] != hours:
+            raise KeyError(hours)
+        del self.ordered[index]
+        self.total -= hours
+        self.within_24h -= hours <= 24
+
+    def kpi(self, port: str, channel: str) -> Kpi | None:
+        n = len(self.ordered)
+        if n == 0:
+            return None
+        return Kpi(
+            port=port,
+            channel=channel,
+            released=n,
+            mean_clearance_hours=round(self.total / n, 2),
+            p50_clearance_hours=nearest_rank(self.ordered, 0.50),
+            p95_clearance_hours=nearest_rank(self.ordered, 0.95),
+            within_24h_share=round(self.within_24h / n, 4),
+        )
+
+
+Group = tuple[str, str]
+
+
+@dataclass
+class KpiBook:
+    """Every declaration's contribution, by declaration id, and the samples they form."""
+
+    contributions: dict[str, tuple[Group, float]] = field(default_factory=dict)
+    samples: dict[Group, ClearanceSample] = field(default_factory=dict)
+
+    def record(self, declaration_id: str, group: Group | None, hours: float | None) -> set[Group]:
+        """Set (or clear, with None) a declaration's contribution; return the groups
+        whose KPI changed."""
+        new = (group, hours) if group is not None and hours is not None else None
+        old = self.contributions.get(declaration_id)
+        if old == new:
+            return set()
+        changed: set[Group] = set()
+        if old is not None:
+            self.samples[old[0]].remove(old[1])
+            changed.add(old[0])
+            del self.contributions[declaration_id]
+        if new is not None:
+            self.samples.setdefault(new[0], ClearanceSample()).add(new[1])
+            self.contributions[declaration_id] = new
+            changed.add(new[0])
+        return changed
+
+    def kpi(self, group: Group) -> Kpi | None:
+        sample = self.samples.get(group)
+        return sample.kpi(*group) if sample else None

@@ -1,0 +1,150 @@
+"""One declaration's state, and what applying an event to it changes.
+
+The state holds the set of the declaration's events (and the returns of it), the
+ledgers that tell repeats from new events, and what was last published, so that an
+update is published only when the view changes, each with the next sequence number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
+from schemas.types import format_instant
+from stream.core.declaration import Assessment, DeclarationView, FirmLookup, view_of
+from stream.core.ledger import Ledger, Seen
+from stream.core.policy import Policy
+
+Clearance = tuple[str, str, float]  # port, channel, hours
+
+
+@dataclass
+class Step:
+    """What applying one message changed, for the adapter to publish."""
+
+    seen: Seen
+    status: tuple[DeclarationView, int] | None = None
+    decision: tuple[Assessment, int] | None = None
+    clearance: tuple[Clearance | None] | None = None  # (contribution,) when it changed
+    firm_fact: ReturnDeclared | None = None
+
+
+def view_json(view: DeclarationView) -> dict[str, Any]:
+    data = asdict(view)
+    for name, value in data.items():
+        if hasattr(value, "tzinfo"):
+            data[name] = format_instant(value)
+        elif isinstance(value, tuple):
+            data[name] = list(value)
+    return data
+
+
+def _signature(assessment: Assessment) -> list[Any]:
+    e = assessment.eligibility
+    return [
+        assessment.event_id, assessment.decision.kind.value, list(assessment.decision.reasons),
+        e.channel.value, list(e.reasons), list(assessment.problems),
+    ]
+
+
+@dataclass
+class DeclarationState:
+    declaration_id: str
+    ledger: Ledger = field(default_factory=Ledger)
+    return_ledger: Ledger = field(default_factory=Ledger)
+    events: dict[str, LifecycleEvent] = field(default_factory=dict)
+    returns: dict[str, ReturnDeclared] = field(default_factory=dict)
+    sequence: int = 0
+    published_view: dict[str, Any] | None = None
+    decision_sequence: int = 0
+    published_decision: list[Any] | None = None
+    published_clearance: Clearance | None = None
+
+    @property
+    def firm_id(self) -> str | None:
+        return self.published_view["firm_id"] if self.published_view else None
+
+    def apply(
+        self, event: Event, digest: str, ref: str, firms: FirmLookup, policy: Policy
+    ) -> Step:
+        """Fold one validated event in (``ref`` names the message it came in)."""
+        is_return = isinstance(event, ReturnDeclared)
+        ledger = self.return_ledger if is_return else self.ledger
+        seen = ledger.check(event.event_id, digest, ref)
+        if seen is Seen.NEW:
+            if isinstance(event, ReturnDeclared):
+                self.returns[event.event_id] = event
+            elif isinstance(event, LifecycleEvent):
+                self.events[event.event_id] = event
+        if seen in (Seen.DUPLICATE, Seen.CONFLICT):
+            return Step(seen)
+        step = self.refresh(firms, policy, republish=seen is Seen.REDELIVERED)
+        step.seen = seen
+        if is_return and seen is not Seen.CONFLICT:
+            step.firm_fact = event  # type: ignore[assignment]
+        return step
+
+    def refresh(self, firms: FirmLookup, policy: Policy, republish: bool = False) -> Step:
+        """Recompute the view; report what changed (everything, when ``republish``)."""
+        step = Step(Seen.NEW)
+        view, assessment = view_of(
+            self.declaration_id, self.events.values(), self.returns.values(), firms, policy
+        )
+        if view is not None:
+            current = view_json(view)
+            if current != self.published_view:
+                self.sequence += 1
+                self.published_view = current
+                step.status = (view, self.sequence)
+            elif republish:
+                step.status = (view, self.sequence)
+        if assessment is not None:
+            signature = _signature(assessment)
+            if signature != self.published_decision:
+                self.decision_sequence += 1
+                self.published_decision = signature
+                step.decision = (assessment, self.decision_sequence)
+            elif republish:
+                step.decision = (assessment, self.decision_sequence)
+        clearance = None
+        if view is not None and view.clearance_hours is not None and view.port and view.channel:
+            clearance = (view.port, view.channel.value, view.clearance_hours)
+        if clearance != self.published_clearance or republish:
+            self.published_clearance = clearance
+            step.clearance = (clearance,)
+        return step
+
+    # -- storage --------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.declaration_id,
+            "ledger": self.ledger.to_json(),
+            "return_ledger": self.return_ledger.to_json(),
+            "events": [e.model_dump(mode="json") for e in self.events.values()],
+            "returns": [r.model_dump(mode="json") for r in self.returns.values()],
+            "sequence": self.sequence,
+            "view": self.published_view,
+            "decision_sequence": self.decision_sequence,
+            "decision": self.published_decision,
+            "clearance": self.published_clearance,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DeclarationState:
+        events = [parse_event(e) for e in data["events"]]
+        returns = [parse_event(r) for r in data["returns"]]
+        clearance = data["clearance"]
+        return cls(
+            declaration_id=data["id"],
+            ledger=Ledger.from_json(data["ledger"]),
+            return_ledger=Ledger.from_json(data["return_ledger"]),
+            events={e.event_id: e for e in events if isinstance(e, LifecycleEvent)},
+            returns={r.event_id: r for r in returns if isinstance(r, ReturnDeclared)},
+            sequence=data["sequence"],
+            published_view=data["view"],
+            decision_sequence=data["decision_sequence"],
+            published_decision=data["decision"],
+            published_clearance=tuple(clearance) if clearance else None,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,73 @@
+"""Prometheus metrics of one pipeline instance.
+
+Each instance has its own registry, so tests can build isolated pipelines. Labels take
+only bounded values (topic, event type, error code, port, channel, status): never a
+declaration, firm or buyer id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+CLEARANCE_BUCKETS = (1, 2, 4, 8, 12, 24, 36, 48, 72, 96, 120, 168, 240)
+LAG_BUCKETS = (0.01, 0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.events_in = Counter(
+            "customs_events_in", "Input messages read, by topic and event type",
+            ["topic", "event_type"], registry=r,
+        )
+        self.events_applied = Counter(
+            "customs_events_applied", "Input events applied to state, by topic",
+            ["topic"], registry=r,
+        )
+        self.dead_letters = Counter(
+            "customs_dead_letters", "Messages sent to dead-letters, by error code",
+            ["topic", "code"], registry=r,
+        )
+        self.duplicates = Counter(
+            "customs_duplicates", "Exact repeats counted and ignored, by topic",
+            ["topic"], registry=r,
+        )
+        self.status_updates = Counter(
+            "customs_status_updates", "Status updates published, by new status",
+            ["status"], registry=r,
+        )
+        self.status_transitions = Counter(
+            "customs_status_transitions", "Status changes of declarations",
+            ["from_status", "to_status"], registry=r,
+        )
+        self.decisions = Counter(
+            "customs_release_decisions", "Release decisions published, by kind and channel",
+            ["decision", "channel"], registry=r,
+        )
+        self.clearance_hours = Histogram(
+            "customs_clearance_hours", "Hours from filing to release",
+            ["port", "channel"], buckets=CLEARANCE_BUCKETS, registry=r,
+        )
+        self.event_time_lag = Histogram(
+            "customs_event_time_lag_seconds",
+            "Processing time minus the event's occurred_at",
+            ["topic"], buckets=LAG_BUCKETS, registry=r,
+        )
+        self.open_declarations = Gauge(
+            "customs_open_declarations",
+            "Declarations on this worker not yet departed, returned or withdrawn",
+            registry=r,
+        )
+        self.processing_errors = Counter(
+            "customs_processing_errors", "Messages whose processing raised", ["agent"],
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "customs_consumer_lag", "Messages not yet processed, by topic",
+            ["topic"], registry=r,
+        )

@@ -1,0 +1,251 @@
+"""``customs-stream replay``: run a scenario through a real worker on a real broker.
+
+Publishes the scenario's messages under a fresh topic prefix, with a worker process
+consuming them, honours the barriers (waits until the worker's consumer group has
+committed everything published so far, internal topics included), then builds the
+result document from what the pipeline itself published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from stream.admin import connect_admin, ensure_topics, group_lag, topic_partitions
+from stream.scenario import Barrier, Message, Step
+from stream.settings import Settings
+from stream.topics import Topology
+
+STATUS_FIELDS = (
+    "declaration_id", "firm_id", "buyer_id", "buyer_reference", "port", "port_area", "status",
+    "channel", "decision", "decision_reasons", "eligibility_reasons", "declared_at",
+    "released_at", "clearance_hours", "within_24h", "departed_at", "on_schedule", "returned",
+    "tax_refund_eligible",
+)
+KPI_FIELDS = (
+    "port", "channel", "released", "mean_clearance_hours", "p50_clearance_hours",
+    "p95_clearance_hours", "within_24h_share",
+)
+
+
+class ReplayError(RuntimeError):
+    """The replay could not complete (worker died, barrier timed out, ...)."""
+
+
+Progress = Callable[[str], None]
+
+
+def isolated(settings: Settings) -> Settings:
+    """The same settings under a fresh topic prefix and consumer group."""
+    run = uuid.uuid4().hex[:10]
+    return settings.model_copy(
+        update={
+            "topic_prefix": f"replay-{run}",
+            "app_id": f"customs-replay-{run}",
+            "web_enabled": False,
+            "store": "memory://",
+            "commit_interval": min(settings.commit_interval, 0.2),
+            "data_dir": settings.cache_dir / "replay" / run,
+        }
+    )
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"CUSTOMS_STREAM_{name.upper()}"] = str(value)
+    env["CUSTOMS_STREAM_LOG_LEVEL"] = "warning"
+    return env
+
+
+class WorkerProcess:
+    """A pipeline worker in a child process, its output in a log file."""
+
+    def __init__(self, settings: Settings, log_file: Path) -> None:
+        self.settings, self.log_file = settings, log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "stream", "worker"],
+                env=_worker_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            tail = self.log_file.read_text(errors="replace")[-3000:]
+            raise ReplayError(f"the worker exited ({self.process.returncode}):\n{tail}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+async def _publish(
+    producer: AIOKafkaProducer, topology: Topology, message: Message
+) -> asyncio.Future[Any]:
+    return await producer.send(topology.name(message.topic), value=message.value, key=message.key)
+
+
+async def wait_until_processed(
+    settings: Settings, worker: WorkerProcess | None, timeout: float
+) -> None:
+    """Until the worker's group has committed every message of the topics it reads."""
+    topology = Topology.from_settings(settings)
+    deadline = time.monotonic() + timeout
+    while True:
+        if worker is not None:
+            worker.check_alive()
+        try:
+            lag = await group_lag(settings.bootstrap_servers, settings.app_id, topology.consumed)
+        except KafkaError as exc:  # e.g. the group's coordinator is still being elected
+            lag = {"(unknown)": 1}
+            progress_note = str(exc)
+        else:
+            progress_note = ""
+            if not any(lag.values()):
+                return
+        if time.monotonic() > deadline:
+            raise ReplayError(
+                f"the pipeline did not catch up within {timeout:.0f}s: {lag} {progress_note}"
+            )
+        await asyncio.sleep(0.1)
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) of a topic, from the beginning to the current end."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False,
+        max_partition_fetch_bytes=64 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
+    )
+    admin = await connect_admin(bootstrap)
+    try:
+        partitions = await topic_partitions(admin, [topic])
+    finally:
+        await admin.close()
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[tuple[bytes | None, bytes | None]] = []
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            batch = await consumer.getmany(timeout_ms=1000)
+            for messages in batch.values():
+                records.extend((m.key, m.value) for m in messages)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def _latest(records: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> list[Any]:
+    best: dict[Any, dict[str, Any]] = {}
+    for record in records:
+        current = best.get(key(record))
+        if current is None or record["sequence"] >= current["sequence"]:
+            best[key(record)] = record
+    return list(best.values())
+
+
+async def collect_result(settings: Settings) -> dict[str, Any]:
+    """The result document, from what the pipeline published on its output topics."""
+    topology = Topology.from_settings(settings)
+    bootstrap = settings.bootstrap_servers
+
+    async def values(topic: str) -> list[dict[str, Any]]:
+        records = await read_topic(bootstrap, topology.name(topic))
+        return [orjson.loads(v) for _, v in records if v is not None]
+
+    statuses = _latest(await values("declaration-status"), lambda r: r["declaration_id"])
+    kpi_records = await read_topic(bootstrap, topology.name("clearance-kpis"))
+    kpis: dict[bytes | None, dict[str, Any] | None] = {}
+    for key, value in kpi_records:  # one partition per key: the last record stands
+        kpis[key] = orjson.loads(value) if value is not None else None
+    # Provenance identifies a message: a redelivered one is counted once.
+    letters = {(d["source_topic"], d["partition"], d["offset"]): d for d in await values("dead-letters")}
+    repeats = {(d["source_topic"], d["partition"], d["offset"]) for d in await values("duplicates")}
+    return {
+        "statuses": sorted(
+            ({f: s[f] for f in STATUS_FIELDS} for s in statuses),
+            key=lambda s: s["declaration_id"],
+        ),
+        "kpis": sorted(
+            ({f: k[f] for f in KPI_FIELDS} for k in kpis.values() if k is not None),
+            key=lambda k: (k["port"], k["channel"]),
+        ),
+        "summary": {
+            "dead_letters": len(letters),
+            "duplicates": len(repeats),
+            "dead_letter_codes": sorted({d["error_code"] for d in letters.values()}),
+        },
+    }
+
+
+async def delete_topics(settings: Settings) -> None:
+    admin = await connect_admin(settings.bootstrap_servers)
+    try:
+        prefix = f"{settings.topic_prefix}."
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        mine += [t for t in await admin.list_topics() if t.startswith(f"{settings.app_id}-")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+async def replay(
+    steps: list[Step], base: Settings, progress: Progress = lambda _: None,
+    barrier_timeout: float = 120.0, keep_topics: bool = False,
+) -> dict[str, Any]:
+    settings = isolated(base)
+    topology = Topology.from_settings(settings)
+    await ensure_topics(settings.bootstrap_servers, topology)
+    progress(f"topics under prefix {settings.topic_prefix!r}; starting a worker")
+    worker = WorkerProcess(settings, settings.data_dir / "worker.log")
+    worker.start()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, max_request_size=settings.max_message_bytes,
+        acks="all", enable_idempotence=True,
+    )
+    await producer.start()
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for step in [*steps, Barrier()]:
+            if isinstance(step, Barrier):
+                await asyncio.gather(*pending)  # raises if the broker refused a message
+                await wait_until_processed(settings, worker, barrier_timeout)
+                progress(f"barrier: {len(pending)} messages published and processed")
+            else:
+                pending.append(await _publish(producer, topology, step))
+        result = await collect_result(settings)
+        progress(f"done: {len(result['statuses'])} declarations, {len(result['kpis'])} KPI groups")
+        return result
+    finally:
+        await producer.stop()
+        worker.stop()
+        if not keep_topics:
+            await delete_topics(settings)
