@@ -8,7 +8,7 @@ known type published to another topic is ``WRONG_TOPIC``.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -247,7 +247,7 @@ FirmsEvent = Annotated[
     Field(discriminator="event_type"),
 ]
 
-TOPIC_UNIONS: dict[str, object] = {
+TOPIC_UNIONS: dict[str, Any] = {
     "declarations": DeclarationsEvent,
     "inspections": InspectionsEvent,
     "releases": ReleasesEvent,
@@ -267,7 +267,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-def topic_adapter(topic: str) -> TypeAdapter[Event]:
+def topic_adapter(topic: str) -> TypeAdapter[Any]:
     """A validator for any event of ``topic`` (used for the published JSON Schemas)."""
     return TypeAdapter(TOPIC_UNIONS[topic])
 

@@ -4,6 +4,7 @@ consumer group has got (what ``replay`` waits on at a barrier)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -46,17 +47,18 @@ async def ensure_topics(bootstrap: str, topology: Topology) -> list[str]:
             if topology.name(spec.name) not in existing
         ]
         if wanted:
-            try:
+            # Another worker may win the race; theirs is the same topology.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another worker won the race; theirs is the same topology
             await _wait_for_leaders(admin, [t.name for t in wanted])
         return [t.name for t in wanted]
     finally:
         await admin.close()
 
 
-async def topic_partitions(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> list[TopicPartition]:
+async def topic_partitions(
+    admin: AIOKafkaAdminClient, topics: Iterable[str]
+) -> list[TopicPartition]:
     """Every partition of the named topics; raises if one of them does not exist."""
     described = await admin.describe_topics(list(topics))
     missing = [d["topic"] for d in described if d["error_code"] != 0]

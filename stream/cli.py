@@ -6,10 +6,11 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
+from stream.broker import BrokerError, LocalBroker
 from stream.settings import Settings
 
 app = typer.Typer(
@@ -27,14 +28,12 @@ def _settings() -> Settings:
         _fail(f"invalid settings: {exc}")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
-def _local_broker() -> object:
-    from stream.broker import LocalBroker
-
+def _local_broker() -> LocalBroker:
     settings = _settings()
     return LocalBroker(settings.cache_dir, settings.broker_port)
 
@@ -42,10 +41,7 @@ def _local_broker() -> object:
 @broker_app.command("start")
 def broker_start() -> None:
     """Start the local broker (fetching Kafka with Maven on first use) and wait for it."""
-    from stream.broker import BrokerError, LocalBroker
-
     broker = _local_broker()
-    assert isinstance(broker, LocalBroker)
     try:
         status = broker.start()
     except BrokerError as exc:
@@ -56,20 +52,14 @@ def broker_start() -> None:
 @broker_app.command("stop")
 def broker_stop() -> None:
     """Stop the local broker."""
-    from stream.broker import LocalBroker
-
     broker = _local_broker()
-    assert isinstance(broker, LocalBroker)
     typer.echo("broker stopped" if broker.stop() else "no broker was running")
 
 
 @broker_app.command("status")
 def broker_status() -> None:
     """Tell whether the local broker runs; exit 1 when it does not."""
-    from stream.broker import LocalBroker
-
     broker = _local_broker()
-    assert isinstance(broker, LocalBroker)
     status = broker.status()
     if not status.running:
         typer.echo(f"broker not running (would be at {status.bootstrap})")
@@ -139,6 +129,24 @@ def replay(
         if found:
             raise typer.Exit(1)
         typer.echo("replay: result agrees with the expected document", err=True)
+
+
+@app.command()
+def demo() -> None:
+    """Start the local broker and run a worker against it (Ctrl-C stops the worker)."""
+    from stream.admin import BrokerUnavailable
+    from stream.worker import run_worker
+
+    settings = _settings()
+    try:
+        status = LocalBroker(settings.cache_dir, settings.broker_port).start()
+    except BrokerError as exc:
+        _fail(str(exc))
+    typer.echo(f"broker running at {status.bootstrap}; starting a worker", err=True)
+    try:
+        run_worker(settings.model_copy(update={"broker": status.bootstrap}))
+    except BrokerUnavailable as exc:
+        _fail(str(exc))
 
 
 def main() -> None:

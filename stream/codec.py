@@ -14,7 +14,7 @@ from faust.serializers import codecs
 CODEC = "orjson"
 
 
-class OrjsonCodec(codecs.Codec):  # type: ignore[misc]
+class OrjsonCodec(codecs.Codec):
     def _dumps(self, obj: Any) -> bytes:
         return orjson.dumps(obj)
 

@@ -117,7 +117,7 @@ def dead_letter(
         offset=where.offset,
         key=where.key,
         raw=text,
-        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_encoding=encoding,
         error_code=code,
         error_detail=detail,
         received_at=received_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.outputs import (
+    Channel,
     EligibilitySnapshot,
     KpiSnapshot,
     ReleaseDecision,
@@ -52,7 +53,7 @@ def release_decision(
 def kpi_snapshot(kpi: Kpi, sequence: int, now: datetime) -> KpiSnapshot:
     return KpiSnapshot(
         port=kpi.port,
-        channel=kpi.channel,  # type: ignore[arg-type]
+        channel=Channel(kpi.channel),
         released=kpi.released,
         mean_clearance_hours=kpi.mean_clearance_hours,
         p50_clearance_hours=kpi.p50_clearance_hours,

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -105,7 +105,8 @@ class WorkerProcess:
 async def _publish(
     producer: AIOKafkaProducer, topology: Topology, message: Message
 ) -> asyncio.Future[Any]:
-    return await producer.send(topology.name(message.topic), value=message.value, key=message.key)
+    future = await producer.send(topology.name(message.topic), value=message.value, key=message.key)
+    return cast("asyncio.Future[Any]", future)
 
 
 async def wait_until_processed(
@@ -186,8 +187,11 @@ async def collect_result(settings: Settings) -> dict[str, Any]:
     for key, value in kpi_records:  # one partition per key: the last record stands
         kpis[key] = orjson.loads(value) if value is not None else None
     # Provenance identifies a message: a redelivered one is counted once.
-    letters = {(d["source_topic"], d["partition"], d["offset"]): d for d in await values("dead-letters")}
-    repeats = {(d["source_topic"], d["partition"], d["offset"]) for d in await values("duplicates")}
+    def where(record: dict[str, Any]) -> tuple[str, int, int]:
+        return (record["source_topic"], record["partition"], record["offset"])
+
+    letters = {where(d): d for d in await values("dead-letters")}
+    repeats = {where(d) for d in await values("duplicates")}
     return {
         "statuses": sorted(
             ({f: s[f] for f in STATUS_FIELDS} for s in statuses),

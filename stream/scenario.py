@@ -134,7 +134,9 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
                     f"status of {declaration_id}.{name}: expected {exp.get(name)!r}, "
                     f"got {act.get(name, '<absent>')!r}"
                 )
-    kpi_key = lambda k: (k["port"], k["channel"])  # noqa: E731
+    def kpi_key(kpi: dict[str, Any]) -> tuple[str, str]:
+        return (kpi["port"], kpi["channel"])
+
     kpis = {kpi_key(k): k for k in actual.get("kpis", [])}
     for kpi in expected.get("kpis", []):
         got = kpis.pop(kpi_key(kpi), None)

@@ -19,7 +19,8 @@ from stream.ingest import Provenance, dead_letter
 log = logging.getLogger(__name__)
 
 # Headers carried by a forwarded (re-keyed) message: where it was first read.
-H_TOPIC, H_PARTITION, H_OFFSET, H_KEY = "x-source-topic", "x-source-partition", "x-source-offset", "x-source-key"
+H_TOPIC, H_PARTITION = "x-source-topic", "x-source-partition"
+H_OFFSET, H_KEY = "x-source-offset", "x-source-key"
 
 
 def now() -> datetime:
@@ -28,7 +29,7 @@ def now() -> datetime:
 
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a key (murmur2, as the producers)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def _headers(message: Any) -> dict[str, bytes]:
@@ -111,7 +112,7 @@ async def guarded(
     the agent goes on (an exception escaping a Faust agent stops its partitions)."""
     try:
         await handle()
-    except Exception as exc:  # noqa: BLE001 - nothing may stop the agent
+    except Exception as exc:
         log.exception("processing %s failed", where.ref)
         outlet.metrics.processing_errors.labels(agent).inc()
         await outlet.dead_letter(

@@ -105,8 +105,10 @@ class Lifecycle:
         if step.clearance is not None:
             (contribution,) = step.clearance
             port, channel, hours = contribution or (None, None, None)
-            record = {"declaration_id": key, "port": port, "channel": channel, "hours": hours}
-            await self.outlet.send("clearances", key, record)
+            contribution_record = {
+                "declaration_id": key, "port": port, "channel": channel, "hours": hours,
+            }
+            await self.outlet.send("clearances", key, contribution_record)
         if step.firm_fact is not None:
             fact = step.firm_fact.model_dump(mode="json")
             await self.outlet.broadcast(FIRM_FACTS, step.firm_fact.firm_id, fact)

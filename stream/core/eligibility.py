@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from schemas.events import (
     CertificateIssued,
     CertificateRevoked,
+    Event,
     FirmEnrolled,
     FirmEvent,
     FirmWithdrawn,
@@ -34,7 +35,7 @@ FirmFact = FirmEvent | ReturnDeclared
 T = TypeVar("T")
 
 
-def order_key(event: FirmFact | ReturnDeclared) -> tuple[datetime, str]:
+def order_key(event: Event) -> tuple[datetime, str]:
     return (event.occurred_at, event.event_id)
 
 

@@ -81,8 +81,8 @@ class DeclarationState:
             return Step(seen)
         step = self.refresh(firms, policy, republish=seen is Seen.REDELIVERED)
         step.seen = seen
-        if is_return and seen is not Seen.CONFLICT:
-            step.firm_fact = event  # type: ignore[assignment]
+        if isinstance(event, ReturnDeclared):
+            step.firm_fact = event
         return step
 
     def refresh(self, firms: FirmLookup, policy: Policy, republish: bool = False) -> Step:
@@ -146,5 +146,5 @@ class DeclarationState:
             published_view=data["view"],
             decision_sequence=data["decision_sequence"],
             published_decision=data["decision"],
-            published_clearance=tuple(clearance) if clearance else None,  # type: ignore[arg-type]
+            published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from schemas.events import Document, DocType, Line
+from schemas.events import DocType, Document, Line
 from stream.core.policy import Policy
 
 CLASSIFICATION_MISMATCH = "CLASSIFICATION_MISMATCH"
@@ -37,7 +37,7 @@ def problems_of(
                 problems.add(ORIGIN_CERT_MISSING)
     for doc in documents:
         # A certificate of origin must agree with every line's origin.
-        if doc.doc_type is DocType.CERT_OF_ORIGIN and doc.country is not None:
-            if origins - {doc.country}:
-                problems.add(ORIGIN_MISMATCH)
+        is_origin_cert = doc.doc_type is DocType.CERT_OF_ORIGIN and doc.country is not None
+        if is_origin_cert and origins - {doc.country}:
+            problems.add(ORIGIN_MISMATCH)
     return sorted(problems)

@@ -1,0 +1,9 @@
+# The pipeline worker, for docker-compose.yml.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY stream ./stream
+COPY schemas ./schemas
+RUN pip install --no-cache-dir '.[rocksdb]'
+EXPOSE 6066
+CMD ["customs-stream", "worker"]

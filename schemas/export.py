@@ -1,0 +1,106 @@
+"""Published contracts for integrators: one JSON Schema per topic and an AsyncAPI 3
+document, generated from the models. ``python -m schemas.export`` rewrites them; a test
+fails when the committed files are stale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from schemas.events import TOPIC_UNIONS
+from schemas.outputs import DeadLetter, Duplicate, KpiSnapshot, ReleaseDecision, StatusUpdate
+
+HERE = Path(__file__).resolve().parent
+JSON_DIR = HERE / "json"
+ASYNCAPI = HERE / "asyncapi.json"
+
+OUTPUTS: dict[str, Any] = {
+    "declaration-status": StatusUpdate,
+    "release-decisions": ReleaseDecision,
+    "clearance-kpis": KpiSnapshot,
+    "dead-letters": DeadLetter,
+    "duplicates": Duplicate,
+}
+KEYS = {
+    "declarations": "declaration_id", "inspections": "declaration_id",
+    "releases": "declaration_id", "returns": "original_declaration_id", "firms": "firm_id",
+    "declaration-status": "declaration_id", "release-decisions": "declaration_id",
+    "clearance-kpis": "port/channel", "dead-letters": "the original message's key",
+    "duplicates": "the original message's key",
+}
+
+
+def topic_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema (draft 2020-12) of the messages of every topic, by topic name."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for topic, model in {**TOPIC_UNIONS, **OUTPUTS}.items():
+        schema = TypeAdapter(model).json_schema(mode="serialization" if topic in OUTPUTS
+                                                else "validation")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"{topic}.schema.json"
+        schema.setdefault("title", topic)
+        schemas[topic] = schema
+    return schemas
+
+
+def asyncapi() -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for topic in topic_schemas():
+        name = topic.replace("-", "_")
+        messages[name] = {
+            "name": name,
+            "contentType": "application/json",
+            "payload": {"$ref": f"json/{topic}.schema.json"},
+            "bindings": {"kafka": {"key": {"type": "string", "description": KEYS[topic]}}},
+        }
+        channels[name] = {
+            "address": f"{{prefix}}.{topic}",
+            "parameters": {"prefix": {"description": "CUSTOMS_STREAM_TOPIC_PREFIX"}},
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        }
+        operations[f"{'publish' if topic in OUTPUTS else 'receive'}_{name}"] = {
+            "action": "send" if topic in OUTPUTS else "receive",
+            "channel": {"$ref": f"#/channels/{name}"},
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "customs-stream",
+            "version": "1",
+            "description": "Export customs declaration tracking: inputs the pipeline "
+            "receives and outputs it sends. Every message is one UTF-8 JSON object.",
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def rendered() -> dict[Path, str]:
+    """Every published contract file and its exact content."""
+    files = {
+        JSON_DIR / f"{topic}.schema.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        for topic, schema in topic_schemas().items()
+    }
+    files[ASYNCAPI] = json.dumps(asyncapi(), indent=2) + "\n"
+    return files
+
+
+def write() -> list[Path]:
+    JSON_DIR.mkdir(exist_ok=True)
+    written = []
+    for path, text in rendered().items():
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write():
+        print(path.relative_to(HERE.parent))

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.events import Line
+from stream.core.eligibility import FirmHistory, eligibility_at
+from stream.core.policy import Policy
+from tests.builders import (
+    FIRM,
+    certificate,
+    enrolled,
+    line,
+    model,
+    qualified_firm,
+    returned,
+    revoked,
+)
+
+T = datetime.fromisoformat("2026-05-09T09:00:00+08:00")
+BEARINGS = [Line.model_validate(line())]
+
+
+def history(*facts: dict[str, Any]) -> FirmHistory:
+    h = FirmHistory()
+    for fact in facts:
+        h.add(model(fact))  # type: ignore[arg-type]
+    return h
+
+
+def reasons(policy: Policy, h: FirmHistory | None, t: datetime = T, port: str = "CNNGB",
+            area: str | None = "BEILUN", lines: list[Line] = BEARINGS) -> tuple[str, ...]:
+    return eligibility_at(FIRM, h, t, port, area, lines, policy).reasons
+
+
+def test_a_qualified_firm_takes_the_green_channel(policy: Policy) -> None:
+    e = eligibility_at(FIRM, history(*qualified_firm()), T, "CNNGB", "BEILUN", BEARINGS, policy)
+    assert e.reasons == () and e.channel.value == "GREEN" and e.enrolled
+    assert e.certificates == {"ISO9001": "ISO9001-7777", "ISO14001": "ISO14001-7777"}
+
+
+def test_an_unknown_firm_lacks_everything(policy: Policy) -> None:
+    assert reasons(policy, None) == ("ISO14001_MISSING", "ISO9001_MISSING", "NOT_ENROLLED")
+
+
+def test_enrolment_as_of_declaration_time(policy: Policy) -> None:
+    later = history(enrolled("2026-06-01T00:00:00+08:00"), *qualified_firm()[1:])
+    assert reasons(policy, later) == ("NOT_ENROLLED",)
+    left = history(*qualified_firm(), enrolled("2026-05-01T00:00:00+08:00", withdrawn=True))
+    assert reasons(policy, left) == ("NOT_ENROLLED",)
+    back = history(
+        *qualified_firm(), enrolled("2026-05-01T00:00:00+08:00", withdrawn=True),
+        enrolled("2026-05-02T00:00:00+08:00"),
+    )
+    assert reasons(policy, back) == ()
+
+
+def test_certificate_validity_is_half_open(policy: Policy) -> None:
+    at_start = history(enrolled(), certificate("ISO9001", valid_from="2026-05-09T09:00:00+08:00"),
+                       certificate("ISO14001"))
+    assert reasons(policy, at_start) == ()
+    at_end = history(enrolled(), certificate("ISO9001", valid_until="2026-05-09T09:00:00+08:00"),
+                     certificate("ISO14001"))
+    assert reasons(policy, at_end) == ("ISO9001_MISSING",)
+
+
+def test_validity_comes_from_the_fields_not_when_the_certificate_was_issued(
+    policy: Policy,
+) -> None:
+    issued_late = history(enrolled(), certificate("ISO14001"),
+                          certificate("ISO9001", at="2026-07-01T00:00:00+08:00"))
+    assert reasons(policy, issued_late) == ()
+
+
+def test_revocation_counts_from_its_time(policy: Policy) -> None:
+    before = history(*qualified_firm(), revoked("ISO9001-7777", "2026-05-01T00:00:00+08:00"))
+    assert reasons(policy, before) == ("ISO9001_MISSING",)
+    after = history(*qualified_firm(), revoked("ISO9001-7777", "2026-05-10T00:00:00+08:00"))
+    assert reasons(policy, after) == ()
+
+
+def test_accepted_returns_in_the_lookback_window(policy: Policy) -> None:
+    recent = history(*qualified_firm(), returned("2026-01-01T00:00:00+08:00"))
+    assert reasons(policy, recent) == ("RECENT_RETURNS",)
+    old = history(*qualified_firm(), returned("2025-05-01T00:00:00+08:00"))
+    assert reasons(policy, old) == ()
+    edge = history(*qualified_firm(), returned("2025-05-09T09:00:00+08:00"))  # t - 365 days
+    assert reasons(policy, edge) == ("RECENT_RETURNS",)
+    future = history(*qualified_firm(), returned("2026-05-10T00:00:00+08:00"))
+    assert reasons(policy, future) == ()
+
+
+def test_returns_count_wherever_an_authorised_district_cleared_them(policy: Policy) -> None:
+    other = history(
+        *qualified_firm(), returned("2026-01-01T00:00:00+08:00", return_district="5300")
+    )
+    assert reasons(policy, other) == ("RECENT_RETURNS",)
+    rejected = history(
+        *qualified_firm(), returned("2026-01-01T00:00:00+08:00", return_district="1500")
+    )
+    assert reasons(policy, rejected) == ()
+
+
+def test_a_return_id_counts_once_and_its_earliest_version_stands(policy: Policy) -> None:
+    h = history(
+        *qualified_firm(),
+        returned("2026-05-20T00:00:00+08:00", return_id="R"),  # later: outside [t-365d, t]
+        returned("2026-01-01T00:00:00+08:00", return_id="R", return_district="1500"),
+    )
+    # The earliest version stands; it was at an unauthorised district, so nothing counts.
+    assert reasons(policy, h) == ()
+
+
+def test_scope_of_ports_and_goods(policy: Policy) -> None:
+    h = history(*qualified_firm())
+    assert reasons(policy, h, area="MEISHAN") == ("PORT_OUT_OF_SCOPE",)
+    assert reasons(policy, h, port="CNDLC", area=None) == ("PORT_OUT_OF_SCOPE",)
+    toys = [*BEARINGS, Line.model_validate(line(hs_code="9503000000", product_category="toy"))]
+    assert reasons(policy, h, lines=toys) == ("GOODS_OUT_OF_SCOPE",)
+
+
+def test_a_scope_entry_without_area_covers_the_whole_port(policy: Policy) -> None:
+    wider = policy.model_copy(update={"green_channel": policy.green_channel.model_copy(
+        update={"scope": (*policy.green_channel.scope, type(policy.green_channel.scope[0])(
+            port="CNDLC"))})})
+    h = history(*qualified_firm())
+    assert reasons(wider, h, port="CNDLC", area="DAYAOWAN") == ()
+
+
+def test_folding_a_fact_twice_changes_nothing() -> None:
+    fact = model(enrolled())
+    h = FirmHistory()
+    assert h.add(fact) is True  # type: ignore[arg-type]
+    assert h.add(fact) is False  # type: ignore[arg-type]
+    assert FirmHistory.from_json(h.to_json()).facts == h.facts

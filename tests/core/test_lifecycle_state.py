@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.core.eligibility import FirmHistory
+from stream.core.ledger import Seen
+from stream.core.lifecycle import DeclarationState
+from stream.core.policy import load_policy
+from stream.ingest import content_digest
+from stream.settings import DEFAULT_POLICY
+from tests.builders import DECL, amended, filed, lifecycle, line, model, qualified_firm, returned
+
+POLICY = load_policy(DEFAULT_POLICY)
+HISTORY = FirmHistory()
+for _fact in qualified_firm():
+    HISTORY.add(model(_fact))  # type: ignore[arg-type]
+
+
+def apply(state: DeclarationState, document: dict[str, Any], ref: str) -> Any:
+    return state.apply(model(document), content_digest(document), ref, lambda _: HISTORY, POLICY)
+
+
+LIFE = [
+    filed("2026-05-09T09:00:00+08:00", lines=[line(hs_code="7318150000")],
+          scheduled_departure="2026-05-11T09:00:00+08:00", event_id="e1"),
+    amended("2026-05-09T10:00:00+08:00", [line()], event_id="e2"),
+    lifecycle("InspectionOrdered", "2026-05-09T11:00:00+08:00", event_id="e3"),
+    lifecycle("InspectionCompleted", "2026-05-09T15:00:00+08:00", event_id="e4"),
+    lifecycle("GoodsReleased", "2026-05-09T16:00:00+08:00", event_id="e5"),
+    lifecycle("BondedZoneEntered", "2026-05-09T17:00:00+08:00", event_id="e6"),
+    lifecycle("GoodsDeparted", "2026-05-10T16:00:00+08:00", event_id="e7"),
+    returned("2026-05-20T09:00:00+08:00", event_id="e8"),
+]
+
+
+def final_view(documents: list[dict[str, Any]]) -> dict[str, Any] | None:
+    state = DeclarationState(DECL)
+    for n, document in enumerate(documents):
+        apply(state, document, f"declarations:0:{n}")
+    return state.published_view
+
+
+def test_updates_are_sequenced_and_never_repeat_a_view() -> None:
+    state = DeclarationState(DECL)
+    sequences = []
+    for n, document in enumerate(LIFE):
+        step = apply(state, document, f"t:0:{n}")
+        if step.status is not None:
+            sequences.append(step.status[1])
+    assert sequences == list(range(1, len(sequences) + 1))
+    assert state.published_view is not None and state.published_view["status"] == "RETURNED"
+    # An event that changes nothing visible publishes nothing.
+    quiet = lifecycle("InspectionScheduled", "2026-05-09T12:00:00+08:00", event_id="e9")
+    assert apply(state, quiet, "t:0:99").status is None
+
+
+def test_repeats_and_conflicts_leave_the_state_alone() -> None:
+    state = DeclarationState(DECL)
+    apply(state, LIFE[0], "t:0:0")
+    assert apply(state, LIFE[0], "t:0:1").seen is Seen.DUPLICATE
+    edited = {**LIFE[0], "source": "erp:edited"}
+    assert apply(state, edited, "t:0:2").seen is Seen.CONFLICT
+    assert state.events["e1"].source == "erp:test"  # the first version stands
+
+
+def test_a_redelivered_message_republishes_without_a_new_sequence() -> None:
+    state = DeclarationState(DECL)
+    first = apply(state, LIFE[0], "t:0:0")
+    again = apply(state, LIFE[0], "t:0:0")
+    assert again.seen is Seen.REDELIVERED
+    assert again.status is not None and again.status[1] == first.status[1] == 1
+
+
+def test_decisions_follow_the_latest_content() -> None:
+    state = DeclarationState(DECL)
+    held = apply(state, LIFE[0], "t:0:0")
+    assert held.decision is not None and held.decision[0].decision.kind == "DOCUMENT_HOLD"
+    cleared = apply(state, LIFE[1], "t:0:1")
+    assert cleared.decision is not None and cleared.decision[1] == 2
+    assert cleared.decision[0].decision.kind == "IMMEDIATE_RELEASE"
+
+
+def test_a_return_is_passed_on_as_a_firm_fact() -> None:
+    state = DeclarationState(DECL)
+    step = apply(state, LIFE[-1], "returns:0:0")
+    assert step.firm_fact is not None and step.firm_fact.return_id == "RET-1"
+    assert step.status is None  # nothing is known of the declaration itself
+
+
+def test_state_survives_its_storage_form() -> None:
+    state = DeclarationState(DECL)
+    for n, document in enumerate(LIFE):
+        apply(state, document, f"t:0:{n}")
+    restored = DeclarationState.from_json(state.to_json())
+    assert restored.to_json() == state.to_json()
+    assert apply(restored, LIFE[2], "t:0:2").seen is Seen.REDELIVERED
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.permutations(LIFE), st.lists(st.sampled_from(LIFE), max_size=6))
+def test_final_view_ignores_arrival_order_and_repeats(
+    order: list[dict[str, Any]], repeats: list[dict[str, Any]]
+) -> None:
+    expected = final_view(LIFE)
+    assert final_view([*order, *repeats]) == expected
+    assert final_view([*repeats, *order]) == expected

@@ -1,0 +1,59 @@
+"""Bad input on the real broker: every bad message becomes a dead letter with its
+provenance, every good one is applied, and the worker keeps consuming."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from stream.admin import group_lag
+from stream.replay import WorkerProcess, wait_until_processed
+from stream.settings import Settings
+from stream.topics import Topology
+from tests.builders import DECL, filed, lifecycle
+from tests.integration.test_roundtrip import outputs, publish
+
+OTHER = "310020260000000102"
+
+
+async def test_bad_messages_become_dead_letters_and_good_ones_apply(
+    pipeline_worker: tuple[Settings, WorkerProcess],
+) -> None:
+    settings, worker = pipeline_worker
+    huge = json.dumps({**filed(declaration_id=OTHER), "padding": "x" * (2 * 1024 * 1024)})
+    bad = [
+        ("declarations", None, b"\xff\xfe\x00 not utf-8"),
+        ("declarations", OTHER.encode(), huge.encode()),
+        ("inspections", None, b"[" * 50000 + b"]" * 50000),
+        ("releases", None, json.dumps({**lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00"),
+                                       "release_type": 7}).encode()),
+        ("firms", None, json.dumps({"event_type": "FirmEnrolled", "firm_id": 42}).encode()),
+        ("returns", None, b"null"),
+    ]
+    good_before = ("declarations", DECL.encode(), json.dumps(filed()).encode())
+    good_after = ("releases", None, json.dumps(
+        lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")).encode())
+    await publish(settings, [good_before, *bad])
+    await wait_until_processed(settings, worker, timeout=60)
+    await publish(settings, [good_after])  # the worker must still be consuming
+    await wait_until_processed(settings, worker, timeout=60)
+
+    letters = await outputs(settings, "dead-letters")
+    codes = sorted((d["source_topic"], d["error_code"]) for d in letters)
+    assert codes == [
+        ("declarations", "INVALID_JSON"), ("declarations", "TOO_LARGE"),
+        ("firms", "SCHEMA_VIOLATION"), ("inspections", "INVALID_JSON"),
+        ("releases", "SCHEMA_VIOLATION"), ("returns", "NOT_AN_OBJECT"),
+    ]
+    binary = next(d for d in letters if d["raw_encoding"] == "base64")
+    assert base64.b64decode(binary["raw"]) == b"\xff\xfe\x00 not utf-8"
+    too_large = next(d for d in letters if d["error_code"] == "TOO_LARGE")
+    assert too_large["key"] == OTHER and too_large["raw"] == huge  # the whole message
+    assert all(d["offset"] >= 0 and d["partition"] >= 0 and d["received_at"] for d in letters)
+
+    statuses = await outputs(settings, "declaration-status")
+    assert statuses[-1]["status"] == "RELEASED" and statuses[-1]["declaration_id"] == DECL
+
+    topology = Topology.from_settings(settings)
+    lag = await group_lag(settings.bootstrap_servers, settings.app_id, topology.consumed)
+    assert not any(lag.values())  # committed offsets cover every message

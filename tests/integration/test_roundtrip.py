@@ -1,0 +1,68 @@
+"""A real worker on the real broker: a filing in, a status update out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from stream.replay import WorkerProcess, read_topic, wait_until_processed
+from stream.settings import Settings
+from stream.topics import Topology
+from tests.builders import DECL, filed, lifecycle
+
+
+async def publish(settings: Settings, messages: list[tuple[str, bytes | None, bytes]]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, max_request_size=4 * 1024 * 1024
+    )
+    await producer.start()
+    try:
+        topology = Topology.from_settings(settings)
+        for topic, key, value in messages:
+            await producer.send_and_wait(topology.name(topic), value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def outputs(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    name = Topology.from_settings(settings).name(topic)
+    records = await read_topic(settings.bootstrap_servers, name)
+    return [json.loads(v) for _, v in records if v is not None]
+
+
+async def test_a_filing_comes_out_as_a_status_update(
+    pipeline_worker: tuple[Settings, WorkerProcess],
+) -> None:
+    settings, worker = pipeline_worker
+    # Topics are read in no fixed order relative to each other: wait in between, so
+    # that the sequence of updates is known.
+    await publish(settings, [("declarations", DECL.encode(), json.dumps(filed()).encode())])
+    await wait_until_processed(settings, worker, timeout=60)
+    release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+    await publish(settings, [("releases", DECL.encode(), json.dumps(release).encode())])
+    await wait_until_processed(settings, worker, timeout=60)
+    updates = await outputs(settings, "declaration-status")
+    assert [(u["sequence"], u["status"]) for u in updates] == [(1, "ACCEPTED"), (2, "RELEASED")]
+    assert updates[-1]["clearance_hours"] == 4.0 and updates[-1]["declaration_id"] == DECL
+    decisions = await outputs(settings, "release-decisions")
+    assert [d["decision"] for d in decisions] == ["STANDARD_REVIEW"]  # unknown firm
+    assert decisions[0]["eligibility"]["reasons"] == [
+        "ISO14001_MISSING", "ISO9001_MISSING", "NOT_ENROLLED"
+    ]
+    kpis = await outputs(settings, "clearance-kpis")
+    assert kpis[-1]["released"] == 1 and kpis[-1]["port"] == "CNNGB"
+
+
+def test_the_worker_fails_clearly_without_a_broker(settings: Settings) -> None:
+    env = {**os.environ, "CUSTOMS_STREAM_BROKER": "127.0.0.1:1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "stream", "worker"], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no Kafka broker answers at 127.0.0.1:1" in result.stderr
