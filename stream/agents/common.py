@@ -60,13 +60,17 @@ class Outlet:
         self.metrics = pipeline.metrics
 
     async def send(
-        self, topic: str, key: str | None, record: BaseModel | dict[str, Any] | None,
+        self, topic: str, key: str | None, record: BaseModel | dict[str, Any] | bytes | None,
         partition: int | None = None, headers: dict[str, bytes] | None = None,
     ) -> None:
+        """Publish a record (a model, a JSON-able dict, bytes as they are, or None for a
+        tombstone)."""
         if isinstance(record, BaseModel):
             value: bytes | None = dumps(record.model_dump(mode="json"))
+        elif isinstance(record, dict):
+            value = dumps(record)
         else:
-            value = None if record is None else dumps(record)
+            value = record
         await self.pipeline.topic(topic).send(
             key=key.encode() if key is not None else None, value=value,
             partition=partition, headers=headers,
@@ -96,7 +100,7 @@ class Outlet:
             H_TOPIC: where.topic.encode(), H_PARTITION: str(where.partition).encode(),
             H_OFFSET: str(where.offset).encode(), H_KEY: original_key or b"",
         }
-        await self.pipeline.topic(topic).send(key=key.encode(), value=value, headers=headers)
+        await self.send(topic, key, value, headers=headers)
 
     async def broadcast(self, topic: str, key: str, record: dict[str, Any]) -> None:
         """A copy to every partition of ``topic``, so every worker learns of it."""

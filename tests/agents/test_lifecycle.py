@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stream.app import Pipeline
+from stream.core.lifecycle import DeclarationState
+from tests.agents.conftest import Captured, read_from
+from tests.builders import DECL, filed, lifecycle
+
+OTHER = "310020260000000102"
+
+
+async def test_a_filing_publishes_status_decision_and_nothing_else(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 7))
+    [status] = captured.on("declaration-status")
+    assert (status.key, status.value["status"], status.value["sequence"]) == (DECL, "ACCEPTED", 1)
+    [decision] = captured.on("release-decisions")
+    assert decision.value["decision"] == "STANDARD_REVIEW"
+    assert decision.value["policy_version"] == "2026-04-10"
+    assert captured.on("dead-letters") == [] and captured.on("clearances") == []
+
+
+async def test_repeats_are_counted_and_conflicts_dead_lettered(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    document = filed()
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(document).encode(), **read_from("declarations", DECL, 1))
+        await agent.put(json.dumps(document).encode(), **read_from("declarations", DECL, 2))
+        edited = {**document, "buyer_reference": "PO-EDITED"}
+        await agent.put(json.dumps(edited).encode(), **read_from("declarations", DECL, 3))
+    [repeat] = captured.on("duplicates")
+    assert (repeat.value["offset"], repeat.value["event_id"]) == (2, document["event_id"])
+    [letter] = captured.on("dead-letters")
+    assert (letter.value["error_code"], letter.value["offset"]) == ("EVENT_ID_CONFLICT", 3)
+    assert len(captured.on("declaration-status")) == 1
+
+
+async def test_a_message_that_raises_is_dead_lettered_and_the_agent_goes_on(
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apply = DeclarationState.apply
+
+    def failing(self: DeclarationState, *args: object, **kwargs: object) -> object:
+        if self.declaration_id == DECL:
+            raise RuntimeError("boom")
+        return apply(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DeclarationState, "apply", failing)
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        other = filed(declaration_id=OTHER)
+        await agent.put(json.dumps(other).encode(), **read_from("declarations", OTHER, 2))
+    [letter] = captured.on("dead-letters")
+    assert letter.value["error_code"] == "PROCESSING_ERROR"
+    assert "RuntimeError: boom" in letter.value["error_detail"]
+    assert [s.key for s in captured.on("declaration-status")] == [OTHER]
+
+
+async def test_a_message_in_the_wrong_partition_is_forwarded_with_its_provenance(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+    wrong = (read_from("releases", DECL, 0)["partition"] + 1) % 4
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(
+            json.dumps(release).encode(), **read_from("releases", None, 9, partition=wrong)
+        )
+    [forwarded] = captured.on("lifecycle-rekeyed")
+    assert forwarded.key == DECL and forwarded.headers is not None
+    assert forwarded.headers["x-source-topic"] == b"releases"
+    assert forwarded.headers["x-source-offset"] == b"9"
+    assert captured.on("declaration-status") == []
+
+
+async def test_bad_bytes_become_dead_letters(pipeline: Pipeline, captured: Captured) -> None:
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(b"\xff not json", **read_from("inspections", None, 4))
+    [letter] = captured.on("dead-letters")
+    assert (letter.value["error_code"], letter.value["raw_encoding"]) == ("INVALID_JSON", "base64")
+    assert (letter.value["source_topic"], letter.value["offset"]) == ("inspections", 4)
