@@ -25,6 +25,7 @@ class Pipeline:
     topics: dict[str, Any]
     metrics: Metrics = field(default_factory=Metrics)
     tables: dict[str, Any] = field(default_factory=dict)
+    api: Any = None  # stream.web.api.Api when the worker serves HTTP
 
     def topic(self, name: str) -> Any:
         return self.topics[name]
@@ -90,4 +91,19 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     lifecycle.register(pipeline)
     firms.register(pipeline)
     kpis.register(pipeline)
+    if settings.web_enabled:
+        _serve_web(pipeline)
     return pipeline
+
+
+def _serve_web(pipeline: Pipeline) -> None:
+    """The HTTP API, the status board and /metrics (Faust's sensors and ours)."""
+    from faust.sensors.prometheus import setup_prometheus_sensors
+
+    from stream.web import api
+    from stream.web.auth import Tokens
+
+    registry = pipeline.metrics.registry
+    setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
+    pipeline.api = api.register(pipeline, Tokens.load(pipeline.settings.tokens_file))
+    pipeline.metrics.open_declarations.set_function(pipeline.api.book.open_count)

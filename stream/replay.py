@@ -221,35 +221,64 @@ async def delete_topics(settings: Settings) -> None:
         await admin.close()
 
 
-async def replay(
-    steps: list[Step], base: Settings, progress: Progress = lambda _: None,
-    barrier_timeout: float = 120.0, keep_topics: bool = False,
-) -> dict[str, Any]:
-    settings = isolated(base)
-    topology = Topology.from_settings(settings)
-    await ensure_topics(settings.bootstrap_servers, topology)
-    progress(f"topics under prefix {settings.topic_prefix!r}; starting a worker")
-    worker = WorkerProcess(settings, settings.data_dir / "worker.log")
-    worker.start()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, max_request_size=settings.max_message_bytes,
-        acks="all", enable_idempotence=True,
-    )
-    await producer.start()
-    try:
+class ReplayRun:
+    """A worker on a fresh topic prefix, and a producer to feed it; used as an async
+    context manager that stops the worker (and deletes the topics) on the way out."""
+
+    def __init__(
+        self, base: Settings, progress: Progress = lambda _: None,
+        barrier_timeout: float = 120.0, keep_topics: bool = False, **overrides: Any,
+    ) -> None:
+        self.settings = isolated(base).model_copy(update=overrides)
+        self.topology = Topology.from_settings(self.settings)
+        self.progress, self.barrier_timeout = progress, barrier_timeout
+        self.keep_topics = keep_topics
+        self.worker = WorkerProcess(self.settings, self.settings.data_dir / "worker.log")
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            max_request_size=self.settings.max_message_bytes, acks="all",
+            enable_idempotence=True,
+        )
+        self.published = 0
+
+    async def __aenter__(self) -> ReplayRun:
+        await ensure_topics(self.settings.bootstrap_servers, self.topology)
+        self.progress(f"topics under prefix {self.settings.topic_prefix!r}; starting a worker")
+        self.worker.start()
+        await self.producer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.producer.stop()
+        self.worker.stop()
+        if not self.keep_topics:
+            await delete_topics(self.settings)
+
+    async def play(self, steps: list[Step]) -> None:
+        """Publish the steps in order, waiting at each barrier and at the end."""
         pending: list[asyncio.Future[Any]] = []
         for step in [*steps, Barrier()]:
             if isinstance(step, Barrier):
                 await asyncio.gather(*pending)  # raises if the broker refused a message
-                await wait_until_processed(settings, worker, barrier_timeout)
-                progress(f"barrier: {len(pending)} messages published and processed")
+                await wait_until_processed(self.settings, self.worker, self.barrier_timeout)
+                self.progress(f"barrier: {self.published} messages published and processed")
             else:
-                pending.append(await _publish(producer, topology, step))
-        result = await collect_result(settings)
-        progress(f"done: {len(result['statuses'])} declarations, {len(result['kpis'])} KPI groups")
+                pending.append(await _publish(self.producer, self.topology, step))
+                self.published += 1
+
+    async def result(self) -> dict[str, Any]:
+        result = await collect_result(self.settings)
+        self.progress(
+            f"done: {len(result['statuses'])} declarations, {len(result['kpis'])} KPI groups"
+        )
         return result
-    finally:
-        await producer.stop()
-        worker.stop()
-        if not keep_topics:
-            await delete_topics(settings)
+
+
+async def replay(
+    steps: list[Step], base: Settings, progress: Progress = lambda _: None,
+    barrier_timeout: float = 120.0, keep_topics: bool = False,
+) -> dict[str, Any]:
+    """Run a scenario through a fresh worker; the result document it published."""
+    async with ReplayRun(base, progress, barrier_timeout, keep_topics) as run:
+        await run.play(steps)
+        return await run.result()

@@ -27,10 +27,10 @@ class Firms:
             await self.outlet.dead_letter(where, message.value, result.code, result.detail)
             return
         event = result.event
-        self.pipeline.metrics.events_in.labels("firms", type(event).__name__).inc()
         if partition_for(event.key, self.pipeline.topology.partitions) != message.partition:
             await self.outlet.forward(REKEYED, where, event.key, message.value, original_key)
             return
+        self.pipeline.metrics.events_in.labels("firms", type(event).__name__).inc()
         ledger = Ledger.from_json(self.ledgers.get(event.key))
         seen = ledger.check(event.event_id, result.digest, where.ref)
         if seen is not Seen.DUPLICATE:

@@ -45,7 +45,8 @@ class Kpis:
         changed = book.record(declaration_id, group, hours)
         if group is not None and hours is not None:
             self.contributions[declaration_id] = [group[0], group[1], hours]
-            self.pipeline.metrics.clearance_hours.labels(*group).observe(hours)
+            if group in changed:  # a new or changed clearance, not a repeat
+                self.pipeline.metrics.clearance_hours.labels(*group).observe(hours)
         elif declaration_id in self.contributions:
             del self.contributions[declaration_id]
         for port, channel in sorted(changed):

@@ -25,6 +25,7 @@ class Lifecycle:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.outlet = Outlet(pipeline)
+        self.metrics = pipeline.metrics
         self.declarations = pipeline.table("declaration-state")
         # Firm histories are kept per partition (key "partition:firm_id"): each lifecycle
         # partition holds exactly the facts its own stream has delivered, and recovers
@@ -66,16 +67,23 @@ class Lifecycle:
             await self.outlet.dead_letter(where, message.value, result.code, result.detail)
             return
         event = result.event
-        self.pipeline.metrics.events_in.labels(where.topic, type(event).__name__).inc()
         if partition_for(event.key, self.pipeline.topology.partitions) != message.partition:
             await self.outlet.forward(REKEYED, where, event.key, message.value, original_key)
             return
+        self.metrics.events_in.labels(where.topic, type(event).__name__).inc()
         raw = self.declarations.get(event.key)
         state = DeclarationState.from_json(raw) if raw else DeclarationState(event.key)
+        before = state.published_view["status"] if state.published_view else None
         firms = lambda firm_id: self.firm_history(message.partition, firm_id)  # noqa: E731
         step = state.apply(event, result.digest, where.ref, firms, self.pipeline.policy)
         if step.seen is not Seen.DUPLICATE:  # a duplicate leaves the state as it was
             self.declarations[event.key] = state.to_json()
+        if step.seen is Seen.NEW:
+            lag = (now() - event.occurred_at).total_seconds()
+            self.metrics.event_time_lag.labels(where.topic).observe(max(lag, 0.0))
+        if step.status is not None and step.status[0].status != before:
+            after = step.status[0].status.value
+            self.metrics.status_transitions.labels(before or "NONE", after).inc()
         await self.publish(state, step, where, message.value, event.event_id)
 
     async def publish(
@@ -89,7 +97,7 @@ class Lifecycle:
             detail = f"event_id {event_id!r} was seen before for this key with other content"
             await self.outlet.dead_letter(where, value, ErrorCode.EVENT_ID_CONFLICT, detail)
             return
-        self.pipeline.metrics.events_applied.labels(where.topic).inc()
+        self.metrics.events_applied.labels(where.topic).inc()
         await self.publish_changes(state, step)
 
     async def publish_changes(self, state: DeclarationState, step: Step) -> None:
@@ -97,11 +105,13 @@ class Lifecycle:
         if step.status is not None:
             view, sequence = step.status
             await self.outlet.send("declaration-status", key, status_update(view, sequence, at))
+            self.metrics.status_updates.labels(view.status.value).inc()
         if step.decision is not None:
             assessment, sequence = step.decision
             version = self.pipeline.policy.version
             record = release_decision(key, assessment, sequence, version, at)
             await self.outlet.send("release-decisions", key, record)
+            self.metrics.decisions.labels(record.decision.value, record.channel.value).inc()
         if step.clearance is not None:
             (contribution,) = step.clearance
             port, channel, hours = contribution or (None, None, None)

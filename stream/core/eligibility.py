@@ -8,7 +8,7 @@ order gives the same history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -133,16 +133,10 @@ def _returns_in_lookback(history: FirmHistory, t: datetime, policy: Policy) -> i
     )
 
 
-def eligibility_at(
-    firm_id: str,
-    history: FirmHistory | None,
-    t: datetime,
-    port: str,
-    port_area: str | None,
-    lines: Sequence[Line],
-    policy: Policy,
+def firm_eligibility_at(
+    firm_id: str, history: FirmHistory | None, t: datetime, policy: Policy
 ) -> Eligibility:
-    """Whether the firm's goods take the green channel at time t, and why not."""
+    """The firm's own standing at t: enrolment, certificates and returns (no goods)."""
     green = policy.green_channel
     history = history or FirmHistory()
     reasons: set[str] = set()
@@ -154,8 +148,24 @@ def eligibility_at(
     returns = _returns_in_lookback(history, t, policy)
     if returns > green.max_returns:
         reasons.add(RECENT_RETURNS)
+    return Eligibility(firm_id, t, tuple(sorted(reasons)), enrolled, certificates, returns)
+
+
+def eligibility_at(
+    firm_id: str,
+    history: FirmHistory | None,
+    t: datetime,
+    port: str,
+    port_area: str | None,
+    lines: Sequence[Line],
+    policy: Policy,
+) -> Eligibility:
+    """Whether the firm's goods take the green channel at time t, and why not."""
+    green = policy.green_channel
+    firm = firm_eligibility_at(firm_id, history, t, policy)
+    reasons = set(firm.reasons)
     if not any(entry.covers(port, port_area) for entry in green.scope):
         reasons.add(PORT_OUT_OF_SCOPE)
     if not all(line.hs_code.startswith(green.hs_headings) for line in lines):
         reasons.add(GOODS_OUT_OF_SCOPE)
-    return Eligibility(firm_id, t, tuple(sorted(reasons)), enrolled, certificates, returns)
+    return replace(firm, reasons=tuple(sorted(reasons)))

@@ -1,0 +1,179 @@
+"""The worker's HTTP API and /metrics, on a real worker after a real replay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream.replay import ReplayRun
+from stream.scenario import read_scenario
+from stream.settings import Settings
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+OPS, BUYER_1, BUYER_2 = "ops-token-0123456789", "buyer-1-token-0123456789", "buyer-2-token-012345"
+TOKENS = f"""
+[[token]]
+token = "{OPS}"
+role = "ops"
+
+[[token]]
+token = "{BUYER_1}"
+role = "buyer"
+buyer_id = "buyer-001"
+
+[[token]]
+token = "{BUYER_2}"
+role = "buyer"
+buyer_id = "buyer-002"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(port: int, path: str, token: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read(), error.code
+    text = body.decode()
+    return status, json.loads(text) if text.startswith(("{", "[")) else text
+
+
+async def until(check: Any, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[int, ReplayRun]]:
+    """A worker serving HTTP, after scenario 01 and 06 have been replayed through it."""
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(TOKENS)
+    port = free_port()
+    async with ReplayRun(settings, web_enabled=True, web_port=port, tokens_file=tokens) as run:
+        steps = read_scenario(SCENARIOS / "01-green-channel" / "events.jsonl")
+        steps += read_scenario(SCENARIOS / "06-bad-input" / "events.jsonl")
+        await run.play(steps)
+        await until(lambda: get(port, "/declarations/310020260000000601", OPS)[0] == 200)
+        await until(lambda: get(port, "/kpis", OPS)[1]["kpis"][0]["released"] == 5)
+        yield port, run
+
+
+async def test_access_rules_and_endpoints(served: tuple[int, ReplayRun]) -> None:
+    port, _ = served
+    assert get(port, "/health") == (200, {"status": "ok"})
+    assert get(port, "/ready")[0] == 200
+
+    status, body = get(port, "/declarations/310020260000000101")
+    assert status == 401 and "bearer token" in body["error"]
+    assert get(port, "/declarations/310020260000000101", "wrong-token-0123456789")[0] == 401
+
+    status, body = get(port, "/declarations/310020260000000101", OPS)
+    assert status == 200 and body["status"] == "RELEASED" and body["buyer_id"] == "buyer-001"
+    assert get(port, "/declarations/310020260000000101", BUYER_1)[1]["channel"] == "GREEN"
+    status, body = get(port, "/declarations/310020260000000101", BUYER_2)
+    assert status == 404 and body == {"error": "no declaration 310020260000000101", "status": 404}
+    assert get(port, "/declarations/31002026", OPS)[0] == 400
+
+    status, page = get(port, "/buyers/buyer-001/declarations?page_size=5", BUYER_1)
+    assert status == 200 and page["total"] == 13 and len(page["items"]) == 5
+    assert page["next_page"] == 2
+    ids = [d["declaration_id"] for d in page["items"]]
+    assert ids == sorted(ids)
+    status, last = get(port, "/buyers/buyer-001/declarations?page_size=5&page=3", BUYER_1)
+    assert last["next_page"] is None and len(last["items"]) == 3
+    status, held = get(port, "/buyers/buyer-001/declarations?status=accepted", OPS)
+    assert all(d["status"] == "ACCEPTED" for d in held["items"])
+    assert get(port, "/buyers/buyer-001/declarations", BUYER_2)[0] == 404
+    assert get(port, "/buyers/buyer-001/declarations?page=0", OPS)[0] == 400
+
+    status, firm = get(port, "/firms/91330206MA2A777777/eligibility?at=2026-05-09T09:00:00%2B08:00",
+                       OPS)
+    assert status == 200 and firm["channel"] == "GREEN" and firm["reasons"] == []
+    _, revoked = get(port, "/firms/91330206MA2F777777/eligibility?at=2026-06-01T00:00:00Z", OPS)
+    assert revoked["reasons"] == ["ISO9001_MISSING"]
+    assert get(port, "/firms/91330206MA2A777777/eligibility", BUYER_1)[0] == 403
+    assert get(port, "/firms/91330206MA2Z999999/eligibility", OPS)[0] == 404
+    assert get(port, "/firms/91330206MA2A777777/eligibility?at=yesterday", OPS)[0] == 400
+
+    status, kpis = get(port, "/kpis", BUYER_1)
+    assert status == 200 and {(k["port"], k["channel"]) for k in kpis["kpis"]} == {
+        ("CNNGB", "GREEN"), ("CNNGB", "STANDARD"),
+    }
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def expectations() -> dict[str, Any]:
+    """What the metrics must show after scenarios 01 and 06, computed from their files."""
+    from stream.ingest import Decoded, decode
+    from stream.scenario import Message
+
+    events_in: dict[str, int] = {}
+    contents: set[str] = set()
+    for name in ("01-green-channel", "06-bad-input"):
+        for step in read_scenario(SCENARIOS / name / "events.jsonl"):
+            if isinstance(step, Message):
+                result = decode(step.topic, step.key, step.value)
+                if isinstance(result, Decoded):
+                    events_in[step.topic] = events_in.get(step.topic, 0) + 1
+                    if type(result.event).__name__ in ("DeclarationFiled", "DeclarationAmended"):
+                        contents.add(result.event.event_id)
+    statuses = [
+        s for name in ("01-green-channel", "06-bad-input")
+        for s in json.loads((SCENARIOS / name / "expected.json").read_text())["statuses"]
+    ]
+    return {"events_in": events_in, "decisions": len(contents), "statuses": statuses}
+
+
+async def test_metrics_moved_by_the_right_amounts(served: tuple[int, ReplayRun]) -> None:
+    port, _ = served
+    expected = expectations()
+    statuses = expected["statuses"]
+    status, text = get(port, "/metrics")
+    assert status == 200
+    assert metric(text, "customs_dead_letters_total") == 9
+    assert metric(text, "customs_dead_letters_total", code="INVALID_JSON") == 2
+    assert metric(text, "customs_dead_letters_total", code="KEY_MISMATCH") == 1
+    assert metric(text, "customs_duplicates_total") == 1
+    for topic, count in expected["events_in"].items():
+        # Every message that decoded is counted once, where it was processed (a conflict
+        # decodes too, then is dead-lettered).
+        assert metric(text, "customs_events_in_total", topic=topic) == count, topic
+    assert metric(text, "customs_release_decisions_total") == expected["decisions"]
+    green = sum(1 for s in statuses if s["channel"] == "GREEN" and s["clearance_hours"])
+    assert metric(text, "customs_clearance_hours_count", port="CNNGB", channel="GREEN") == green
+    open_now = sum(1 for s in statuses if s["status"] not in ("DEPARTED", "RETURNED", "WITHDRAWN"))
+    assert metric(text, "customs_open_declarations") == open_now
+    departed = sum(1 for s in statuses if s["status"] == "DEPARTED")
+    assert metric(text, "customs_status_transitions_total", to_status="DEPARTED") == departed
+    assert metric(text, "customs_event_time_lag_seconds_count") > 0
+    assert "faust_" in text  # Faust's own sensors on the same endpoint
+    assert "declaration_id=" not in text and "buyer-001" not in text  # bounded labels only
