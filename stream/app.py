@@ -72,7 +72,7 @@ def _faust_app(settings: Settings) -> faust.App:
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """A fully wired pipeline: topics, tables and agents on a fresh Faust app."""
-    from stream.agents import firms, kpis, lifecycle
+    from stream.agents import firms, kpis, lag, lifecycle
 
     settings = settings or Settings()
     codec.register()
@@ -91,6 +91,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     lifecycle.register(pipeline)
     firms.register(pipeline)
     kpis.register(pipeline)
+    lag.register(pipeline)
     if settings.web_enabled:
         _serve_web(pipeline)
     return pipeline
@@ -100,10 +101,11 @@ def _serve_web(pipeline: Pipeline) -> None:
     """The HTTP API, the status board and /metrics (Faust's sensors and ours)."""
     from faust.sensors.prometheus import setup_prometheus_sensors
 
-    from stream.web import api
+    from stream.web import api, board
     from stream.web.auth import Tokens
 
     registry = pipeline.metrics.registry
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
     pipeline.api = api.register(pipeline, Tokens.load(pipeline.settings.tokens_file))
+    board.register(pipeline.api)
     pipeline.metrics.open_declarations.set_function(pipeline.api.book.open_count)

@@ -88,11 +88,12 @@ def worker() -> None:
     """Run a pipeline worker until interrupted."""
     from stream.admin import BrokerUnavailable
     from stream.core.policy import PolicyError
+    from stream.web.auth import TokensError
     from stream.worker import run_worker
 
     try:
         run_worker(_settings())
-    except (BrokerUnavailable, PolicyError) as exc:
+    except (BrokerUnavailable, PolicyError, TokensError) as exc:
         _fail(str(exc))
 
 
@@ -110,6 +111,7 @@ def replay(
     from stream.replay import ReplayError
     from stream.replay import replay as run_replay
     from stream.scenario import ScenarioError, differences, read_scenario
+    from stream.worker import WorkerExited
 
     settings = _settings()
     try:
@@ -117,7 +119,7 @@ def replay(
         expected = json.loads(expect.read_text()) if expect else None
         progress = lambda text: typer.echo(f"replay: {text}", err=True)  # noqa: E731
         result = asyncio.run(run_replay(steps, settings, progress, timeout, keep_topics))
-    except (ScenarioError, BrokerUnavailable, ReplayError, OSError) as exc:
+    except (ScenarioError, BrokerUnavailable, ReplayError, WorkerExited, OSError) as exc:
         _fail(str(exc))
     except json.JSONDecodeError as exc:
         _fail(f"{expect} is not JSON: {exc}")
@@ -132,20 +134,61 @@ def replay(
 
 
 @app.command()
-def demo() -> None:
-    """Start the local broker and run a worker against it (Ctrl-C stops the worker)."""
-    from stream.admin import BrokerUnavailable
-    from stream.worker import run_worker
+def simulate(
+    rate: Annotated[float, typer.Option(help="Messages per second", min=0.1)] = 50.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds to run (default: until interrupted)")
+    ] = None,
+    count: Annotated[int | None, typer.Option(help="Stop after this many messages")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed: the same seed, the same traffic")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start time (RFC 3339); default: 10 days ago")
+    ] = None,
+) -> None:
+    """Publish realistic port traffic to the input topics."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from stream.admin import BrokerUnavailable, ensure_topics
+    from stream.publish import publish_traffic
+    from stream.simulate import Traffic
+    from stream.topics import Topology
 
     settings = _settings()
     try:
-        status = LocalBroker(settings.cache_dir, settings.broker_port).start()
-    except BrokerError as exc:
-        _fail(str(exc))
-    typer.echo(f"broker running at {status.bootstrap}; starting a worker", err=True)
+        begin = datetime.fromisoformat(start) if start else (
+            datetime.now(UTC) - timedelta(days=10)
+        )
+    except ValueError:
+        _fail(f"--start {start!r} is not an RFC 3339 time")
+    if begin.tzinfo is None:
+        _fail("--start needs an offset, e.g. 2026-05-01T00:00:00+08:00")
+    chosen = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    typer.echo(f"simulating with --seed {chosen} at {rate}/s", err=True)
+    progress = lambda text: typer.echo(f"simulate: {text}", err=True)  # noqa: E731
     try:
-        run_worker(settings.model_copy(update={"broker": status.bootstrap}))
+        asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
+        sent = asyncio.run(
+            publish_traffic(settings, Traffic(chosen, begin), rate, duration, count, progress)
+        )
     except BrokerUnavailable as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    typer.echo(f"simulate: done, {sent} messages", err=True)
+
+
+@app.command()
+def demo(
+    rate: Annotated[float, typer.Option(help="Simulated messages per second", min=0.1)] = 40.0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the simulated traffic")] = None,
+) -> None:
+    """Broker, worker, simulated traffic and the live status board; Ctrl-C stops all."""
+    from stream.demo import run_demo
+
+    try:
+        run_demo(_settings(), rate, seed, lambda text: typer.echo(text, err=True))
+    except (BrokerError, RuntimeError) as exc:
         _fail(str(exc))
 
 

@@ -67,6 +67,10 @@ class Metrics:
             "customs_processing_errors", "Messages whose processing raised", ["agent"],
             registry=r,
         )
+        self.departures = Counter(
+            "customs_departures", "Departures with a schedule, by port and punctuality",
+            ["port", "on_schedule"], registry=r,
+        )
         self.consumer_lag = Gauge(
             "customs_consumer_lag", "Messages not yet processed, by topic",
             ["topic"], registry=r,

@@ -9,13 +9,9 @@ result document from what the pipeline itself published.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -26,6 +22,7 @@ from stream.admin import connect_admin, ensure_topics, group_lag, topic_partitio
 from stream.scenario import Barrier, Message, Step
 from stream.settings import Settings
 from stream.topics import Topology
+from stream.worker import WorkerProcess
 
 STATUS_FIELDS = (
     "declaration_id", "firm_id", "buyer_id", "buyer_reference", "port", "port_area", "status",
@@ -40,7 +37,7 @@ KPI_FIELDS = (
 
 
 class ReplayError(RuntimeError):
-    """The replay could not complete (worker died, barrier timed out, ...)."""
+    """The replay could not complete (a barrier timed out, ...)."""
 
 
 Progress = Callable[[str], None]
@@ -59,47 +56,6 @@ def isolated(settings: Settings) -> Settings:
             "data_dir": settings.cache_dir / "replay" / run,
         }
     )
-
-
-def _worker_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"CUSTOMS_STREAM_{name.upper()}"] = str(value)
-    env["CUSTOMS_STREAM_LOG_LEVEL"] = "warning"
-    return env
-
-
-class WorkerProcess:
-    """A pipeline worker in a child process, its output in a log file."""
-
-    def __init__(self, settings: Settings, log_file: Path) -> None:
-        self.settings, self.log_file = settings, log_file
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "stream", "worker"],
-                env=_worker_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    def check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            tail = self.log_file.read_text(errors="replace")[-3000:]
-            raise ReplayError(f"the worker exited ({self.process.returncode}):\n{tail}")
-
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 async def _publish(

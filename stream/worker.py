@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import faust
 
@@ -23,3 +27,48 @@ def run_worker(settings: Settings) -> None:
         loop=asyncio.new_event_loop(),
     )
     worker.execute_from_commandline()
+
+
+class WorkerExited(RuntimeError):
+    """The worker process ended on its own; the message holds the end of its log."""
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"CUSTOMS_STREAM_{name.upper()}"] = str(value)
+    env["CUSTOMS_STREAM_LOG_LEVEL"] = "warning"
+    return env
+
+
+class WorkerProcess:
+    """A pipeline worker in a child process, its output in a log file."""
+
+    def __init__(self, settings: Settings, log_file: Path) -> None:
+        self.settings, self.log_file = settings, log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "stream", "worker"],
+                env=_worker_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            tail = self.log_file.read_text(errors="replace")[-3000:]
+            raise WorkerExited(f"the worker exited ({self.process.returncode}):\n{tail}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -46,8 +46,9 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
 async def pipeline_worker(settings: Settings) -> AsyncIterator[tuple[Settings, object]]:
     """A worker process on a fresh topic prefix; topics deleted afterwards."""
     from stream.admin import ensure_topics
-    from stream.replay import WorkerProcess, delete_topics, isolated
+    from stream.replay import delete_topics, isolated
     from stream.topics import Topology
+    from stream.worker import WorkerProcess
 
     isolated_settings = isolated(settings)
     topology = Topology.from_settings(isolated_settings)

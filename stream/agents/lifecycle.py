@@ -11,6 +11,7 @@ from schemas.outputs import ErrorCode
 from stream.agents.common import Outlet, now, partition_for, provenance_of, start_agent
 from stream.app import Pipeline
 from stream.codec import loads
+from stream.core.declaration import DeclarationView
 from stream.core.eligibility import FirmHistory
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
@@ -73,7 +74,7 @@ class Lifecycle:
         self.metrics.events_in.labels(where.topic, type(event).__name__).inc()
         raw = self.declarations.get(event.key)
         state = DeclarationState.from_json(raw) if raw else DeclarationState(event.key)
-        before = state.published_view["status"] if state.published_view else None
+        previous = state.published_view or {}
         firms = lambda firm_id: self.firm_history(message.partition, firm_id)  # noqa: E731
         step = state.apply(event, result.digest, where.ref, firms, self.pipeline.policy)
         if step.seen is not Seen.DUPLICATE:  # a duplicate leaves the state as it was
@@ -81,10 +82,17 @@ class Lifecycle:
         if step.seen is Seen.NEW:
             lag = (now() - event.occurred_at).total_seconds()
             self.metrics.event_time_lag.labels(where.topic).observe(max(lag, 0.0))
-        if step.status is not None and step.status[0].status != before:
-            after = step.status[0].status.value
-            self.metrics.status_transitions.labels(before or "NONE", after).inc()
+        if step.status is not None:
+            self.count_changes(previous, step.status[0])
         await self.publish(state, step, where, message.value, event.event_id)
+
+    def count_changes(self, previous: dict[str, Any], view: DeclarationView) -> None:
+        before = previous.get("status")
+        if view.status != before:
+            self.metrics.status_transitions.labels(before or "NONE", view.status.value).inc()
+        if view.on_schedule is not None and previous.get("on_schedule") is None:
+            punctual = "true" if view.on_schedule else "false"
+            self.metrics.departures.labels(view.port or "", punctual).inc()
 
     async def publish(
         self, state: DeclarationState, step: Step, where: Provenance, value: bytes | None,

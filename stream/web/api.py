@@ -29,7 +29,7 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-def _error(view: web.View, exc: ApiError) -> web.Response:
+def error_response(view: web.View, exc: ApiError) -> web.Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     response = view.json({"error": exc.message, "status": exc.status}, status=exc.status)
     if headers:
@@ -130,7 +130,7 @@ def register(pipeline: Pipeline, tokens: Tokens) -> Api:
             try:
                 return self.json(produce(request, **params))
             except ApiError as exc:
-                return _error(self, exc)
+                return error_response(self, exc)
         return view
 
     app.page("/declarations/{declaration_id}")(guarded(api.declaration))

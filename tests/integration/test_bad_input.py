@@ -7,9 +7,10 @@ import base64
 import json
 
 from stream.admin import group_lag
-from stream.replay import WorkerProcess, wait_until_processed
+from stream.replay import wait_until_processed
 from stream.settings import Settings
 from stream.topics import Topology
+from stream.worker import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 from tests.integration.test_roundtrip import outputs, publish
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from stream.replay import WorkerProcess, read_topic, wait_until_processed
+from stream.replay import read_topic, wait_until_processed
 from stream.settings import Settings
 from stream.topics import Topology
+from stream.worker import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 
 

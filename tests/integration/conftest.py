@@ -1,0 +1,39 @@
+"""A worker serving HTTP after a real replay, shared by the API and board tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream.replay import ReplayRun
+from stream.scenario import read_scenario
+from stream.settings import Settings
+from tests.integration.test_api import OPS, SCENARIOS, TOKENS, free_port, get
+
+
+async def until(check: Any, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[int, ReplayRun]]:
+    """A worker serving HTTP, after scenario 01 and 06 have been replayed through it."""
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(TOKENS)
+    port = free_port()
+    async with ReplayRun(settings, web_enabled=True, web_port=port, tokens_file=tokens) as run:
+        steps = read_scenario(SCENARIOS / "01-green-channel" / "events.jsonl")
+        steps += read_scenario(SCENARIOS / "06-bad-input" / "events.jsonl")
+        await run.play(steps)
+        await until(lambda: get(port, "/declarations/310020260000000601", OPS)[0] == 200)
+        await until(lambda: get(port, "/kpis", OPS)[1]["kpis"][0]["released"] == 5)
+        yield port, run
+
+
