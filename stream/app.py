@@ -58,6 +58,7 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_commit_interval=timedelta(seconds=settings.commit_interval),
         producer_max_request_size=settings.max_message_bytes * 3,
         consumer_max_fetch_size=settings.max_message_bytes * 2,
+        producer_linger_ms=settings.producer_linger_ms,
         web_enabled=settings.web_enabled,
         web_host=settings.web_host,
         web_port=settings.web_port,

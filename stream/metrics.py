@@ -67,6 +67,11 @@ class Metrics:
             "customs_processing_errors", "Messages whose processing raised", ["agent"],
             registry=r,
         )
+        self.reassessments = Counter(
+            "customs_reassessments",
+            "Declarations whose view or decision changed because a firm fact arrived late",
+            registry=r,
+        )
         self.departures = Counter(
             "customs_departures", "Departures with a schedule, by port and punctuality",
             ["port", "on_schedule"], registry=r,

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     commit_interval: float = Field(
         2.0, gt=0, description="Seconds between offset commits of processed messages."
     )
+    producer_linger_ms: int = Field(
+        5, ge=0, le=1000, description="How long the producer waits to fill a batch."
+    )
     max_message_bytes: int = Field(
         8 * 1024 * 1024, description="Largest message an input topic accepts."
     )

@@ -33,8 +33,11 @@ class Firms:
         self.pipeline.metrics.events_in.labels("firms", type(event).__name__).inc()
         ledger = Ledger.from_json(self.ledgers.get(event.key))
         seen = ledger.check(event.event_id, result.digest, where.ref)
-        if seen is not Seen.DUPLICATE:
-            self.ledgers[event.key] = ledger.to_json()
+        self.ledgers[event.key] = ledger.to_json()  # every handled message, repeats too
+        if seen is Seen.REDELIVERED:
+            seen = ledger.outcome_of(where.ref)
+            if seen is Seen.DUPLICATE:
+                return  # its audit record went out the first time
         if seen is Seen.DUPLICATE:
             await self.outlet.duplicate(where, event.event_id)
         elif seen is Seen.CONFLICT:

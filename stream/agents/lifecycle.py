@@ -4,15 +4,17 @@ forwards, and the copy of every firm fact sent to this partition."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared, parse_event
 from schemas.outputs import ErrorCode
 from stream.agents.common import Outlet, now, partition_for, provenance_of, start_agent
+from stream.agents.firm_facts import PartitionFirms
 from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
-from stream.core.eligibility import FirmHistory
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.ingest import Decoded, Provenance, decode
@@ -20,6 +22,8 @@ from stream.records import release_decision, status_update
 from stream.topics import LIFECYCLE_INPUTS
 
 FIRM_FACTS, REKEYED = "firm-facts", "lifecycle-rekeyed"
+CAUSED_BY = "x-caused-by"  # topic:partition:offset of the input behind an output
+STATE_CACHE_SIZE = 50_000  # decoded declaration states kept in memory, least recent out
 
 
 class Lifecycle:
@@ -28,36 +32,52 @@ class Lifecycle:
         self.outlet = Outlet(pipeline)
         self.metrics = pipeline.metrics
         self.declarations = pipeline.table("declaration-state")
-        # Firm histories are kept per partition (key "partition:firm_id"): each lifecycle
-        # partition holds exactly the facts its own stream has delivered, and recovers
-        # them from its own changelog partition. No GlobalTable is involved.
-        self.firm_histories = pipeline.table("firm-history")
-        self._firm_cache: dict[str, tuple[Any, FirmHistory]] = {}
+        self.firms = PartitionFirms(pipeline)
+        self._states: OrderedDict[str, tuple[Any, DeclarationState]] = OrderedDict()
 
     # -- firm facts ------------------------------------------------------------------
 
-    def firm_history(self, partition: int, firm_id: str) -> FirmHistory | None:
-        key = f"{partition}:{firm_id}"
-        raw = self.firm_histories.get(key)
-        if raw is None:
-            return None
-        cached = self._firm_cache.get(key)
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            return cached[1]
-        history = FirmHistory.from_json(raw)
-        self._firm_cache[key] = (raw, history)
-        return history
-
-    def fold_firm_fact(self, partition: int, value: bytes) -> None:
+    async def on_firm_fact(self, partition: int, value: bytes) -> None:
+        """Fold a firm fact into this partition's history of the firm, then look again
+        at the firm's declarations here: a fact that arrives late may change the
+        eligibility they were decided with."""
         fact = parse_event(loads(value))
         if not isinstance(fact, FirmEvent | ReturnDeclared):
             raise TypeError(f"not a firm fact: {type(fact).__name__}")
-        history = self.firm_history(partition, fact.firm_id) or FirmHistory()
-        if history.add(fact):
-            raw = history.to_json()
-            key = f"{partition}:{fact.firm_id}"
-            self.firm_histories[key] = raw
-            self._firm_cache[key] = (raw, history)
+        if not self.firms.fold(partition, fact):
+            return
+        firms = self.firm_lookup(partition)
+        for declaration_id in self.firms.declarations_of(partition, fact.firm_id):
+            state = self.load(declaration_id)
+            step = state.refresh(firms, self.pipeline.policy)
+            if step.status or step.decision or step.clearance:
+                self.save(state)
+                self.metrics.reassessments.inc()
+                await self.publish_changes(state, step)
+
+    def firm_lookup(self, partition: int) -> Any:
+        return lambda firm_id: self.firms.history(partition, firm_id)
+
+    # -- declaration state -----------------------------------------------------------
+
+    def load(self, declaration_id: str) -> DeclarationState:
+        """The declaration's state, decoded from the table unless the decoded form of
+        exactly the stored value is at hand. The cached entry is taken out while the state
+        is worked on, so a failure half-way cannot leave a half-changed state behind."""
+        raw = self.declarations.get(declaration_id)
+        cached = self._states.pop(declaration_id, None)
+        if raw is None:
+            return DeclarationState(declaration_id)
+        if cached is not None and (cached[0] is raw or cached[0] == raw):
+            return cached[1]
+        return DeclarationState.from_json(raw)
+
+    def save(self, state: DeclarationState) -> None:
+        raw = state.to_json()
+        self.declarations[state.declaration_id] = raw
+        self._states[state.declaration_id] = (raw, state)
+        if len(self._states) > STATE_CACHE_SIZE:
+            self._states.popitem(last=False)
 
     # -- lifecycle events ------------------------------------------------------------
 
@@ -72,13 +92,14 @@ class Lifecycle:
             await self.outlet.forward(REKEYED, where, event.key, message.value, original_key)
             return
         self.metrics.events_in.labels(where.topic, type(event).__name__).inc()
-        raw = self.declarations.get(event.key)
-        state = DeclarationState.from_json(raw) if raw else DeclarationState(event.key)
+        state = self.load(event.key)
         previous = state.published_view or {}
-        firms = lambda firm_id: self.firm_history(message.partition, firm_id)  # noqa: E731
+        firms = self.firm_lookup(message.partition)
         step = state.apply(event, result.digest, where.ref, firms, self.pipeline.policy)
-        if step.seen is not Seen.DUPLICATE:  # a duplicate leaves the state as it was
-            self.declarations[event.key] = state.to_json()
+        # Saved even for a repeat: the ledger notes every message handled, so that one
+        # read again after a rebalance or restart is known for what it is.
+        self.index_filing(message.partition, state)
+        self.save(state)
         if step.seen is Seen.NEW:
             lag = (now() - event.occurred_at).total_seconds()
             self.metrics.event_time_lag.labels(where.topic).observe(max(lag, 0.0))
@@ -106,19 +127,24 @@ class Lifecycle:
             await self.outlet.dead_letter(where, value, ErrorCode.EVENT_ID_CONFLICT, detail)
             return
         self.metrics.events_applied.labels(where.topic).inc()
-        await self.publish_changes(state, step)
+        await self.publish_changes(state, step, where)
 
-    async def publish_changes(self, state: DeclarationState, step: Step) -> None:
+    async def publish_changes(
+        self, state: DeclarationState, step: Step, cause: Provenance | None = None
+    ) -> None:
+        """Publish what changed; ``cause`` (the message that caused it) rides in a header."""
         key, at = state.declaration_id, now()
+        headers = {CAUSED_BY: cause.ref.encode()} if cause else None
         if step.status is not None:
             view, sequence = step.status
-            await self.outlet.send("declaration-status", key, status_update(view, sequence, at))
+            update = status_update(view, sequence, at)
+            await self.outlet.send("declaration-status", key, update, headers=headers)
             self.metrics.status_updates.labels(view.status.value).inc()
         if step.decision is not None:
             assessment, sequence = step.decision
             version = self.pipeline.policy.version
             record = release_decision(key, assessment, sequence, version, at)
-            await self.outlet.send("release-decisions", key, record)
+            await self.outlet.send("release-decisions", key, record, headers=headers)
             self.metrics.decisions.labels(record.decision.value, record.channel.value).inc()
         if step.clearance is not None:
             (contribution,) = step.clearance
@@ -131,9 +157,18 @@ class Lifecycle:
             fact = step.firm_fact.model_dump(mode="json")
             await self.outlet.broadcast(FIRM_FACTS, step.firm_fact.firm_id, fact)
 
+    def index_filing(self, partition: int, state: DeclarationState) -> None:
+        """Note the declaration under its firm once it is filed (for re-assessment)."""
+        view = state.published_view
+        if view is None or view["firm_id"] is None or state.indexed_firm == view["firm_id"]:
+            return
+        declared_at = datetime.fromisoformat(view["declared_at"].replace("Z", "+00:00"))
+        self.firms.record_filing(partition, view["firm_id"], state.declaration_id, declared_at)
+        state.indexed_firm = view["firm_id"]
+
     async def on_message(self, message: Any) -> None:
         if self.pipeline.topology.bare(message.topic) == FIRM_FACTS:
-            self.fold_firm_fact(message.partition, message.value)
+            await self.on_firm_fact(message.partition, message.value)
         else:
             await self.on_input(message)
 

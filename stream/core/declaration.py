@@ -49,6 +49,15 @@ class Assessment:
     problems: tuple[str, ...]
     eligibility: Eligibility
     decision: Decision
+    # What it was computed from: the filing, and how many facts the firm's history held
+    # (histories only grow, so the count names the version).
+    filing_id: str = ""
+    firm_facts: int = 0
+
+    def still_holds(self, filing_id: str, content_id: str, firm_facts: int) -> bool:
+        return (self.filing_id, self.event_id, self.firm_facts) == (
+            filing_id, content_id, firm_facts
+        )
 
 
 @dataclass(frozen=True)
@@ -82,33 +91,50 @@ def clearance_hours(declared_at: datetime | None, released_at: datetime | None) 
     return round((released_at - declared_at) / timedelta(hours=1), 2)
 
 
-def _first(events: list[LifecycleEvent], kind: type[E]) -> E | None:
-    return next((e for e in events if isinstance(e, kind)), None)
+class Timeline:
+    """A declaration's events in event-time order, grouped by type in one pass."""
+
+    def __init__(self, events: Iterable[LifecycleEvent]) -> None:
+        self.ordered = sorted(events, key=order_key)
+        self._by_type: dict[type[LifecycleEvent], list[LifecycleEvent]] = {}
+        for event in self.ordered:
+            self._by_type.setdefault(type(event), []).append(event)
+
+    def all(self, kind: type[E]) -> list[E]:
+        return self._by_type.get(kind, [])  # type: ignore[return-value]
+
+    def first(self, kind: type[E]) -> E | None:
+        found = self.all(kind)
+        return found[0] if found else None
+
+    def contents(self) -> list[DeclarationFiled | DeclarationAmended]:
+        """Filings and amendments, in event-time order."""
+        return [e for e in self.ordered if isinstance(e, DeclarationFiled | DeclarationAmended)]
 
 
 def _status(
-    ordered: list[LifecycleEvent],
+    timeline: Timeline,
     filing: DeclarationFiled | None,
     problems: tuple[str, ...],
     returned: bool,
 ) -> Status:
-    release = _first(ordered, GoodsReleased)
-    withdrawals = [e for e in ordered if isinstance(e, DeclarationWithdrawn)]
+    release = timeline.first(GoodsReleased)
+    withdrawals = timeline.all(DeclarationWithdrawn)
     if any(release is None or w.occurred_at < release.occurred_at for w in withdrawals):
         return Status.WITHDRAWN
     if returned:
         return Status.RETURNED
-    if _first(ordered, GoodsDeparted) is not None:
+    if timeline.first(GoodsDeparted) is not None:
         return Status.DEPARTED
     if release is not None:
         return Status.RELEASED
-    completed = [e for e in ordered if isinstance(e, InspectionCompleted)]
+    completed = timeline.all(InspectionCompleted)
     if completed:
         passed = completed[-1].result == "PASSED"
         return Status.INSPECTION_PASSED if passed else Status.INSPECTION_FAILED
-    if _first(ordered, InspectionScheduled) is not None:
+    if timeline.first(InspectionScheduled) is not None:
         return Status.INSPECTION_SCHEDULED
-    if _first(ordered, InspectionOrdered) is not None:
+    if timeline.first(InspectionOrdered) is not None:
         return Status.INSPECTION_ORDERED
     if filing is None:
         return Status.AWAITING_DECLARATION
@@ -123,13 +149,15 @@ def assess(
     policy: Policy,
 ) -> Assessment:
     """Validate the effective content and decide, with eligibility as of its time."""
+    history = firms(filing.firm_id)
     problems = tuple(problems_of(content.lines, content.documents, policy))
     eligibility = eligibility_at(
-        filing.firm_id, firms(filing.firm_id), content.occurred_at,
+        filing.firm_id, history, content.occurred_at,
         filing.port, filing.port_area, content.lines, policy,
     )
     decision = decide(declaration_id, problems, content.lines, eligibility.channel, policy)
-    return Assessment(content.event_id, problems, eligibility, decision)
+    facts = len(history.facts) if history else 0
+    return Assessment(content.event_id, problems, eligibility, decision, filing.event_id, facts)
 
 
 def returned(returns: Iterable[ReturnDeclared], policy: Policy) -> bool:
@@ -142,22 +170,33 @@ def view_of(
     returns: Iterable[ReturnDeclared],
     firms: FirmLookup,
     policy: Policy,
+    previous: Assessment | None = None,
 ) -> tuple[DeclarationView | None, Assessment | None]:
-    """The view and the assessment; no view while no lifecycle event is known."""
-    ordered = sorted(events, key=order_key)
-    if not ordered:
+    """The view and the assessment; no view while no lifecycle event is known.
+
+    ``previous`` is reused when it was made from the same filing, content and firm facts
+    (most events change neither, and assessing is most of the work)."""
+    timeline = Timeline(events)
+    if not timeline.ordered:
         return None, None
-    filing = _first(ordered, DeclarationFiled)
+    filing = timeline.first(DeclarationFiled)
     assessment = None
     if filing is not None:
-        content = [e for e in ordered if isinstance(e, DeclarationFiled | DeclarationAmended)]
-        assessment = assess(declaration_id, filing, content[-1], firms, policy)
+        content = timeline.contents()
+        history = firms(filing.firm_id)
+        facts = len(history.facts) if history else 0
+        if previous is not None and previous.still_holds(
+            filing.event_id, content[-1].event_id, facts
+        ):
+            assessment = previous
+        else:
+            assessment = assess(declaration_id, filing, content[-1], firms, policy)
     problems = assessment.problems if assessment else ()
     is_returned = returned(returns, policy)
     declared_at = filing.occurred_at if filing else None
-    release = _first(ordered, GoodsReleased)
+    release = timeline.first(GoodsReleased)
     released_at = release.occurred_at if release else None
-    departure = _first(ordered, GoodsDeparted)
+    departure = timeline.first(GoodsDeparted)
     departed_at = departure.occurred_at if departure else None
     hours = clearance_hours(declared_at, released_at)
     on_schedule = None
@@ -171,7 +210,7 @@ def view_of(
         buyer_reference=filing.buyer_reference if filing else None,
         port=filing.port if filing else None,
         port_area=filing.port_area if filing else None,
-        status=_status(ordered, filing, problems, is_returned),
+        status=_status(timeline, filing, problems, is_returned),
         channel=assessment.eligibility.channel if assessment else None,
         decision=assessment.decision.kind if assessment else None,
         decision_reasons=assessment.decision.reasons if assessment else None,
@@ -183,6 +222,6 @@ def view_of(
         departed_at=departed_at,
         on_schedule=on_schedule,
         returned=is_returned,
-        tax_refund_eligible=_first(ordered, BondedZoneEntered) is not None,
+        tax_refund_eligible=timeline.first(BondedZoneEntered) is not None,
     )
     return view, assessment

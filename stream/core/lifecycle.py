@@ -7,7 +7,8 @@ update is published only when the view changes, each with the next sequence numb
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
@@ -30,13 +31,19 @@ class Step:
     firm_fact: ReturnDeclared | None = None
 
 
+_VIEW_FIELDS = tuple(f.name for f in fields(DeclarationView))
+
+
 def view_json(view: DeclarationView) -> dict[str, Any]:
-    data = asdict(view)
-    for name, value in data.items():
-        if hasattr(value, "tzinfo"):
-            data[name] = format_instant(value)
+    """The view as JSON values (field by field: ``asdict`` deep-copies, and is slow)."""
+    data: dict[str, Any] = {}
+    for name in _VIEW_FIELDS:
+        value = getattr(view, name)
+        if isinstance(value, datetime):
+            value = format_instant(value)
         elif isinstance(value, tuple):
-            data[name] = list(value)
+            value = list(value)
+        data[name] = value
     return data
 
 
@@ -60,6 +67,10 @@ class DeclarationState:
     decision_sequence: int = 0
     published_decision: list[Any] | None = None
     published_clearance: Clearance | None = None
+    indexed_firm: str | None = None  # the firm this declaration is listed under
+    # Not stored: the last assessment (reused while it holds) and each event's JSON form.
+    _assessment: Assessment | None = field(default=None, repr=False, compare=False)
+    _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def firm_id(self) -> str | None:
@@ -72,6 +83,10 @@ class DeclarationState:
         is_return = isinstance(event, ReturnDeclared)
         ledger = self.return_ledger if is_return else self.ledger
         seen = ledger.check(event.event_id, digest, ref)
+        if seen is Seen.REDELIVERED and ledger.outcome_of(ref) is not Seen.NEW:
+            # Read again after a restart: say again what it was (a repeat or a conflict);
+            # consumers know a record by its provenance, so saying it twice is harmless.
+            return Step(ledger.outcome_of(ref))
         if seen is Seen.NEW:
             if isinstance(event, ReturnDeclared):
                 self.returns[event.event_id] = event
@@ -89,8 +104,10 @@ class DeclarationState:
         """Recompute the view; report what changed (everything, when ``republish``)."""
         step = Step(Seen.NEW)
         view, assessment = view_of(
-            self.declaration_id, self.events.values(), self.returns.values(), firms, policy
+            self.declaration_id, self.events.values(), self.returns.values(), firms, policy,
+            self._assessment,
         )
+        self._assessment = assessment
         if view is not None:
             current = view_json(view)
             if current != self.published_view:
@@ -122,20 +139,28 @@ class DeclarationState:
             "id": self.declaration_id,
             "ledger": self.ledger.to_json(),
             "return_ledger": self.return_ledger.to_json(),
-            "events": [e.model_dump(mode="json") for e in self.events.values()],
-            "returns": [r.model_dump(mode="json") for r in self.returns.values()],
+            "events": [self._json_of(e) for e in self.events.values()],
+            "returns": [self._json_of(r) for r in self.returns.values()],
             "sequence": self.sequence,
             "view": self.published_view,
             "decision_sequence": self.decision_sequence,
             "decision": self.published_decision,
             "clearance": self.published_clearance,
+            "indexed_firm": self.indexed_firm,
         }
+
+    def _json_of(self, event: Event) -> dict[str, Any]:
+        stored = self._json.get(event.event_id)
+        if stored is None:
+            stored = self._json[event.event_id] = event.model_dump(mode="json")
+        return stored
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeclarationState:
         events = [parse_event(e) for e in data["events"]]
         returns = [parse_event(r) for r in data["returns"]]
         clearance = data["clearance"]
+        json_forms = {d["event_id"]: d for d in (*data["events"], *data["returns"])}
         return cls(
             declaration_id=data["id"],
             ledger=Ledger.from_json(data["ledger"]),
@@ -147,4 +172,6 @@ class DeclarationState:
             decision_sequence=data["decision_sequence"],
             published_decision=data["decision"],
             published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
+            indexed_firm=data.get("indexed_firm"),
+            _json=json_forms,
         )

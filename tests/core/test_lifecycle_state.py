@@ -90,6 +90,15 @@ def test_a_return_is_passed_on_as_a_firm_fact() -> None:
     assert step.status is None  # nothing is known of the declaration itself
 
 
+def test_a_redelivered_repeat_or_conflict_is_said_again_as_such() -> None:
+    state = DeclarationState(DECL)
+    apply(state, LIFE[0], "t:0:0")
+    apply(state, LIFE[0], "t:0:1")
+    apply(state, {**LIFE[0], "source": "erp:edited"}, "t:0:2")
+    assert apply(state, LIFE[0], "t:0:1").seen is Seen.DUPLICATE
+    assert apply(state, {**LIFE[0], "source": "erp:edited"}, "t:0:2").seen is Seen.CONFLICT
+
+
 def test_state_survives_its_storage_form() -> None:
     state = DeclarationState(DECL)
     for n, document in enumerate(LIFE):

@@ -1,0 +1,129 @@
+"""What both benchmark runs share: generating the stream, preloading it, reading what a
+worker produced, and turning record timestamps into figures."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from stream.admin import connect_admin, group_lag, topic_partitions
+from stream.scenario import Message
+from stream.settings import Settings
+from stream.simulate import Traffic
+
+CAUSED_BY = "x-caused-by"
+
+
+def generate(count: int, seed: int) -> list[Message]:
+    """A seeded stream of realistic traffic (bad input and repeats included)."""
+    return list(islice(Traffic(seed, datetime(2026, 5, 1, tzinfo=UTC)), count))
+
+
+async def publish(
+    settings: Settings, messages: Iterable[Message], prefix: str, rate: float | None = None
+) -> int:
+    """Publish to ``{prefix}.{topic}``, as fast as possible or at ``rate`` per second."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, linger_ms=20, max_batch_size=1 << 20,
+        max_request_size=settings.max_message_bytes,
+    )
+    await producer.start()
+    sent, started = 0, time.monotonic()
+    try:
+        for message in messages:
+            if rate is not None:
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            await producer.send(f"{prefix}.{message.topic}", message.value, key=message.key)
+            sent += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def read_all(bootstrap: str, topics: list[str]) -> list[ConsumerRecord]:
+    """Every record of the topics, from the beginning to their current end."""
+    admin = await connect_admin(bootstrap)
+    try:
+        partitions = await topic_partitions(admin, topics)
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        while True:
+            positions = [await consumer.position(tp) for tp in partitions]
+            if all(p >= ends[tp] for p, tp in zip(positions, partitions, strict=True)):
+                return records
+            batch = await consumer.getmany(timeout_ms=1000, max_records=20000)
+            for messages in batch.values():
+                records.extend(messages)
+    finally:
+        await consumer.stop()
+
+
+async def wait_caught_up(settings: Settings, group: str, topics: list[str],
+                         timeout: float = 1800) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lag = await group_lag(settings.bootstrap_servers, group, topics)
+        if not any(lag.values()):
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{group} did not catch up within {timeout:.0f}s")
+
+
+@dataclass(frozen=True)
+class Figures:
+    events: int
+    events_per_second: float
+    delays_ms: list[float]
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.delays_ms)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
+
+
+def throughput(events: int, outputs: list[ConsumerRecord]) -> float:
+    """Events per second, over the span from the first output to the last."""
+    stamps = [r.timestamp for r in outputs]
+    span = (max(stamps) - min(stamps)) / 1000
+    return events / span if span > 0 else float("nan")
+
+
+def delays(inputs: list[ConsumerRecord], outputs: list[ConsumerRecord]) -> list[float]:
+    """Milliseconds from each input's publication to the output it caused."""
+    published = {f"{r.topic.split('.', 1)[1]}:{r.partition}:{r.offset}": r.timestamp
+                 for r in inputs}
+    found = []
+    for record in outputs:
+        cause = dict(record.headers or ()).get(CAUSED_BY)
+        if cause is not None and cause.decode() in published:
+            found.append(float(record.timestamp - published[cause.decode()]))
+    return found
+
+
+def summary(name: str, figures: Figures) -> str:
+    return (
+        f"{name:<28} {figures.events_per_second:>10,.0f} events/s   "
+        f"p50 {figures.percentile(0.5):>7.1f} ms   p99 {figures.percentile(0.99):>7.1f} ms   "
+        f"({len(figures.delays_ms):,} delays)"
+    )
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")

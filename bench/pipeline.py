@@ -1,0 +1,133 @@
+"""Benchmark: the pipeline against a plain aiokafka loop, measured in the same run.
+
+    python -m bench.pipeline [--events 200000] [--latency-events 20000] [--rate 1000]
+
+For each of the two, on the local broker under a fresh topic prefix:
+1. throughput: the whole generated stream is preloaded, then one worker (or the baseline
+   loop) is started; sustained events/s = events / (last output - first output);
+2. delay: with the worker caught up, more events are published at a steady rate well
+   below capacity; the delay is each output's broker timestamp minus the timestamp of the
+   input that caused it (carried in the output's ``x-caused-by`` header).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from aiokafka.admin import NewTopic
+
+from bench.baseline import OUTPUT
+from bench.harness import (
+    Figures,
+    delays,
+    generate,
+    publish,
+    read_all,
+    summary,
+    throughput,
+    wait_caught_up,
+)
+from stream.admin import connect_admin, ensure_topics
+from stream.broker import LocalBroker
+from stream.replay import delete_topics
+from stream.settings import Settings
+from stream.topics import Topology
+from stream.worker import WorkerProcess
+
+Start = Callable[[Settings], subprocess.Popen[bytes] | WorkerProcess]
+
+
+def _module(name: str) -> Start:
+    def start(settings: Settings) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", name, settings.topic_prefix, settings.app_id,
+             settings.bootstrap_servers],
+        )
+    return start
+
+
+def _pipeline(settings: Settings) -> WorkerProcess:
+    worker = WorkerProcess(settings, settings.cache_dir / "bench" / "worker.log")
+    worker.start()
+    return worker
+
+
+async def measure(name: str, base: Settings, args: argparse.Namespace, start: Start,
+                  outputs: str, inputs_only: bool = False) -> Figures:
+    run = uuid.uuid4().hex[:8]
+    settings = base.model_copy(update={
+        "topic_prefix": f"bench-{run}", "app_id": f"bench-{run}", "web_enabled": False,
+    })
+    topology = Topology.from_settings(settings)
+    await ensure_topics(settings.bootstrap_servers, topology)
+    admin = await connect_admin(settings.bootstrap_servers)
+    await admin.create_topics([NewTopic(topology.name(OUTPUT), settings.partitions, 1)])
+    await admin.close()
+    consumed = topology.inputs if inputs_only else topology.consumed
+    try:
+        print(f"[{name}] preloading {args.events:,} events", file=sys.stderr)
+        await publish(settings, generate(args.events, seed=1), settings.topic_prefix)
+        process = start(settings)
+        try:
+            began = time.monotonic()
+            await wait_caught_up(settings, settings.app_id, consumed)
+            print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
+            first = await read_all(settings.bootstrap_servers, [topology.name(outputs)])
+            rate = throughput(args.events, first)
+            print(f"[{name}] delay phase: {args.latency_events:,} at {args.rate}/s",
+                  file=sys.stderr)
+            await publish(settings, generate(args.latency_events, seed=2), settings.topic_prefix,
+                          rate=args.rate)
+            await wait_caught_up(settings, settings.app_id, consumed)
+        finally:
+            if isinstance(process, subprocess.Popen):
+                process.terminate()
+                process.wait()
+            else:
+                process.stop()
+        inputs = await read_all(settings.bootstrap_servers, topology.inputs)
+        everything = await read_all(settings.bootstrap_servers, [topology.name(outputs)])
+        seen = {(r.topic, r.partition, r.offset) for r in first}
+        phase_two = [r for r in everything if (r.topic, r.partition, r.offset) not in seen]
+        return Figures(args.events, rate, delays(inputs, phase_two))
+    finally:
+        await delete_topics(settings)
+
+
+async def main(args: argparse.Namespace) -> None:
+    base = Settings()
+    broker = LocalBroker(base.cache_dir, base.broker_port)
+    status = broker.start()
+    base = base.model_copy(update={"broker": status.bootstrap})
+    baseline = await measure(
+        "baseline", base, args, _module("bench.baseline"), OUTPUT, inputs_only=True
+    )
+    echo = await measure(
+        "faust echo", base, args, _module("bench.faust_echo"), OUTPUT, inputs_only=True
+    )
+    pipeline = await measure("pipeline", base, args, _pipeline, "declaration-status")
+    ratio = pipeline.events_per_second / baseline.events_per_second
+    print()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, Kafka on 127.0.0.1")
+    print(f"events: {args.events:,} (throughput), {args.latency_events:,} at {args.rate}/s (delay)")
+    print(summary("plain aiokafka loop", baseline))
+    print(summary("minimal Faust agent", echo))
+    print(summary("customs-stream worker", pipeline))
+    print(f"pipeline / baseline throughput: {ratio:.2f} (target: at least 0.50)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--latency-events", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,73 @@
+"""Firm facts as one lifecycle partition knows them, and which of its declarations each
+firm has filed.
+
+Histories are kept per partition (key ``partition:firm_id``): each lifecycle partition
+holds exactly the facts its own stream has delivered and recovers them from its own
+changelog partition, so no GlobalTable is involved. The index of declarations is
+bucketed by month of filing (key ``partition:firm_id:YYYY-MM``), so that recording a
+filing costs the size of one month's bucket, not the firm's whole history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.events import FirmEvent, ReturnDeclared
+from stream.app import Pipeline
+from stream.core.eligibility import FirmHistory
+
+
+class PartitionFirms:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.histories = pipeline.table("firm-history")
+        self.index = pipeline.table("firm-declarations")
+        self._cache: dict[str, tuple[Any, FirmHistory]] = {}
+
+    def history(self, partition: int, firm_id: str) -> FirmHistory | None:
+        raw = self.histories.get(f"{partition}:{firm_id}")
+        if raw is None:
+            return None
+        cached = self._cache.get(f"{partition}:{firm_id}")
+        if cached is not None and (cached[0] is raw or cached[0] == raw):
+            return cached[1]
+        history = FirmHistory.from_json(raw["facts"])
+        self._cache[f"{partition}:{firm_id}"] = (raw, history)
+        return history
+
+    def fold(self, partition: int, fact: FirmEvent | ReturnDeclared) -> bool:
+        """Add a fact to the partition's history of its firm; False if already known."""
+        key = f"{partition}:{fact.firm_id}"
+        history = self.history(partition, fact.firm_id) or FirmHistory()
+        if not history.add(fact):
+            return False
+        months = (self.histories.get(key) or {}).get("months", [])
+        raw = {"facts": history.to_json(), "months": months}
+        self.histories[key] = raw
+        self._cache[key] = (raw, history)
+        return True
+
+    def record_filing(
+        self, partition: int, firm_id: str, declaration_id: str, declared_at: datetime
+    ) -> None:
+        month = declared_at.strftime("%Y-%m")
+        bucket_key = f"{partition}:{firm_id}:{month}"
+        bucket = list(self.index.get(bucket_key) or [])
+        if declaration_id not in bucket:
+            self.index[bucket_key] = [*bucket, declaration_id]
+        key = f"{partition}:{firm_id}"
+        raw = self.histories.get(key) or {"facts": [], "months": []}
+        if month not in raw["months"]:
+            updated = {"facts": raw["facts"], "months": sorted([*raw["months"], month])}
+            self.histories[key] = updated
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache[key] = (updated, cached[1])
+
+    def declarations_of(self, partition: int, firm_id: str) -> list[str]:
+        """Every declaration of the firm filed in this partition."""
+        raw = self.histories.get(f"{partition}:{firm_id}") or {"months": []}
+        found: list[str] = []
+        for month in raw["months"]:
+            found.extend(self.index.get(f"{partition}:{firm_id}:{month}") or [])
+        return found
