@@ -84,8 +84,10 @@ async def wait_until_processed(
             if not any(lag.values()):
                 return
         if time.monotonic() > deadline:
+            tail = worker.log_tail() if worker is not None else ""
             raise ReplayError(
                 f"the pipeline did not catch up within {timeout:.0f}s: {lag} {progress_note}"
+                + (f"\nworker log:\n{tail}" if tail else "")
             )
         await asyncio.sleep(0.1)
 

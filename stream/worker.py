@@ -62,10 +62,17 @@ class WorkerProcess:
                 stdin=subprocess.DEVNULL,
             )
 
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return ""
+
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
-            tail = self.log_file.read_text(errors="replace")[-3000:]
-            raise WorkerExited(f"the worker exited ({self.process.returncode}):\n{tail}")
+            raise WorkerExited(
+                f"the worker exited ({self.process.returncode}):\n{self.log_tail()}"
+            )
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
