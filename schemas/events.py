@@ -205,16 +205,17 @@ class FirmEvent(Event):
         return self.firm_id
 
 
-class FirmEnrolled(FirmEvent):
+class _ProgramChange(FirmEvent):
+    program: Program
+    name: Text | None = None
+
+
+class FirmEnrolled(_ProgramChange):
     event_type: Literal["FirmEnrolled"]
-    program: Program
-    name: Text | None = None
 
 
-class FirmWithdrawn(FirmEvent):
+class FirmWithdrawn(_ProgramChange):
     event_type: Literal["FirmWithdrawn"]
-    program: Program
-    name: Text | None = None
 
 
 class CertificateIssued(FirmEvent):

@@ -36,7 +36,8 @@ GREEN_DAYS, STANDARD_DAYS = 2.1, 5.8  # mean clearance, from filing to release
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """Whole seconds, as ERP systems send them."""
+    return t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass

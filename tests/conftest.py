@@ -4,7 +4,6 @@ one named by CUSTOMS_STREAM_TEST_BROKER."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -45,18 +44,7 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def pipeline_worker(settings: Settings) -> AsyncIterator[tuple[Settings, object]]:
     """A worker process on a fresh topic prefix; topics deleted afterwards."""
-    from stream.admin import ensure_topics
-    from stream.replay import delete_topics, isolated
-    from stream.topics import Topology
-    from stream.worker import WorkerProcess
+    from stream.replay import ReplayRun
 
-    isolated_settings = isolated(settings)
-    topology = Topology.from_settings(isolated_settings)
-    await ensure_topics(isolated_settings.bootstrap_servers, topology)
-    worker = WorkerProcess(isolated_settings, isolated_settings.data_dir / "worker.log")
-    worker.start()
-    try:
-        yield isolated_settings, worker
-    finally:
-        worker.stop()
-        await asyncio.wait_for(delete_topics(isolated_settings), 30)
+    async with ReplayRun(settings) as run:
+        yield run.settings, run.worker

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from schemas.outputs import Duplicate, ErrorCode
 from stream.app import Pipeline
 from stream.codec import dumps
-from stream.ingest import Provenance, dead_letter
+from stream.ingest import Decoded, Provenance, dead_letter, decode
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,10 @@ class Outlet:
         self.metrics.dead_letters.labels(where.topic, code.value).inc()
         await self.send("dead-letters", where.key, letter)
 
+    async def conflict(self, where: Provenance, value: bytes | None, event_id: str) -> None:
+        detail = f"event_id {event_id!r} was seen before for this key with other content"
+        await self.dead_letter(where, value, ErrorCode.EVENT_ID_CONFLICT, detail)
+
     async def duplicate(self, where: Provenance, event_id: str) -> None:
         self.metrics.duplicates.labels(where.topic).inc()
         record = Duplicate(
@@ -112,6 +116,24 @@ class Outlet:
         """A copy to every partition of ``topic``, so every worker learns of it."""
         for partition in range(self.pipeline.topology.partitions):
             await self.send(topic, key, record, partition=partition)
+
+
+async def admitted(
+    pipeline: Pipeline, outlet: Outlet, message: Any, rekeyed: str
+) -> tuple[Provenance, Decoded] | None:
+    """The message as a valid event in its key's partition, or None when it was dealt
+    with here: dead-lettered, or forwarded to ``rekeyed`` under its payload's key."""
+    where, original_key = provenance_of(pipeline, message)
+    result = decode(where.topic, original_key, message.value)
+    if not isinstance(result, Decoded):
+        await outlet.dead_letter(where, message.value, result.code, result.detail)
+        return None
+    event = result.event
+    if partition_for(event.key, pipeline.topology.partitions) != message.partition:
+        await outlet.forward(rekeyed, where, event.key, message.value, original_key)
+        return None
+    pipeline.metrics.events_in.labels(where.topic, type(event).__name__).inc()
+    return where, result
 
 
 def _fail_stop_on_error(delivery: Any) -> None:

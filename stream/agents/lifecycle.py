@@ -9,15 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared, parse_event
-from schemas.outputs import ErrorCode
-from stream.agents.common import Outlet, now, partition_for, provenance_of, start_agent
+from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
 from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
-from stream.ingest import Decoded, Provenance, decode
+from stream.ingest import Provenance
 from stream.records import release_decision, status_update
 from stream.topics import LIFECYCLE_INPUTS
 
@@ -82,16 +81,11 @@ class Lifecycle:
     # -- lifecycle events ------------------------------------------------------------
 
     async def on_input(self, message: Any) -> None:
-        where, original_key = provenance_of(self.pipeline, message)
-        result = decode(where.topic, original_key, message.value)
-        if not isinstance(result, Decoded):
-            await self.outlet.dead_letter(where, message.value, result.code, result.detail)
+        found = await admitted(self.pipeline, self.outlet, message, REKEYED)
+        if found is None:
             return
+        where, result = found
         event = result.event
-        if partition_for(event.key, self.pipeline.topology.partitions) != message.partition:
-            await self.outlet.forward(REKEYED, where, event.key, message.value, original_key)
-            return
-        self.metrics.events_in.labels(where.topic, type(event).__name__).inc()
         state = self.load(event.key)
         previous = state.published_view or {}
         firms = self.firm_lookup(message.partition)
@@ -123,8 +117,7 @@ class Lifecycle:
             await self.outlet.duplicate(where, event_id)
             return
         if step.seen is Seen.CONFLICT:
-            detail = f"event_id {event_id!r} was seen before for this key with other content"
-            await self.outlet.dead_letter(where, value, ErrorCode.EVENT_ID_CONFLICT, detail)
+            await self.outlet.conflict(where, value, event_id)
             return
         self.metrics.events_applied.labels(where.topic).inc()
         await self.publish_changes(state, step, where)
