@@ -12,6 +12,7 @@ import faust
 from stream import codec
 from stream.core.policy import Policy, load_policy
 from stream.metrics import Metrics
+from stream.published import ReadModelFeed, StatusBook
 from stream.settings import Settings
 from stream.topics import SPECS, Topology
 
@@ -26,6 +27,8 @@ class Pipeline:
     metrics: Metrics = field(default_factory=Metrics)
     tables: dict[str, Any] = field(default_factory=dict)
     api: Any = None  # stream.web.api.Api when the worker serves HTTP
+    book: StatusBook = field(default_factory=StatusBook)
+    feed: Any = None  # the ReadModelFeed that keeps ``book`` current
 
     def topic(self, name: str) -> Any:
         return self.topics[name]
@@ -59,6 +62,8 @@ def _faust_app(settings: Settings) -> faust.App:
         producer_max_request_size=settings.max_message_bytes * 3,
         consumer_max_fetch_size=settings.max_message_bytes * 2,
         producer_linger_ms=settings.producer_linger_ms,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         web_enabled=settings.web_enabled,
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -89,6 +94,12 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
         for spec in SPECS
     }
     pipeline = Pipeline(settings, load_policy(settings.policy_file), topology, app, topics)
+    pipeline.feed = ReadModelFeed(settings.bootstrap_servers, topology, pipeline.book)
+
+    @app.task
+    async def follow_outputs() -> None:
+        await pipeline.feed.run()
+
     lifecycle.register(pipeline)
     firms.register(pipeline)
     kpis.register(pipeline)
@@ -109,4 +120,4 @@ def _serve_web(pipeline: Pipeline) -> None:
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
     pipeline.api = api.register(pipeline, Tokens.load(pipeline.settings.tokens_file))
     board.register(pipeline.api)
-    pipeline.metrics.open_declarations.set_function(pipeline.api.book.open_count)
+    pipeline.metrics.open_declarations.set_function(pipeline.book.open_count)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     commit_interval: float = Field(
         2.0, gt=0, description="Seconds between offset commits of processed messages."
     )
+    session_timeout: float = Field(
+        10.0, gt=1, description="Seconds before a silent worker's partitions move on."
+    )
     producer_linger_ms: int = Field(
         5, ge=0, le=1000, description="How long the producer waits to fill a batch."
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +32,19 @@ def run_worker(settings: Settings) -> None:
     # record: every debug call in Faust and aiokafka then builds a LogRecord, which cost
     # a third of the worker's time. No spinner, and the log level is the one asked for.
     worker.spinner = None
+    loop = worker.loop
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks, loop)
     worker.execute_from_commandline()
+
+
+def _dump_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """On SIGUSR1, write where every task of the worker is waiting (for a stuck worker)."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks(loop):
+        out.write(f"--- {task.get_name()} {task.get_coro()!r}\n")
+        task.print_stack(limit=12, file=out)
+    sys.stderr.write(out.getvalue())
+    sys.stderr.flush()
 
 
 class WorkerExited(RuntimeError):
@@ -42,7 +56,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump().items():
         if value is not None:
             env[f"CUSTOMS_STREAM_{name.upper()}"] = str(value)
-    env["CUSTOMS_STREAM_LOG_LEVEL"] = "warning"
+    env["CUSTOMS_STREAM_LOG_LEVEL"] = os.environ.get("CUSTOMS_STREAM_WORKER_LOG_LEVEL", "warning")
     return env
 
 

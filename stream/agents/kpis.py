@@ -54,7 +54,8 @@ class Kpis:
 
     async def publish(self, port: str, channel: str, book: KpiBook) -> None:
         key = f"{port}/{channel}"
-        sequence = self.sequences.get(key, 0) + 1
+        published = self.pipeline.book.kpis.get(key)  # ahead after a hard crash
+        sequence = max(self.sequences.get(key, 0), published["sequence"] if published else 0) + 1
         self.sequences[key] = sequence
         kpi = book.kpi((port, channel))
         record = kpi_snapshot(kpi, sequence, now()) if kpi else None  # None: a tombstone

@@ -17,6 +17,7 @@ from stream.core.declaration import DeclarationView
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.ingest import Provenance
+from stream.published import EVENTS_HEADER
 from stream.records import release_decision, status_update
 from stream.topics import LIFECYCLE_INPUTS
 
@@ -66,10 +67,17 @@ class Lifecycle:
         raw = self.declarations.get(declaration_id)
         cached = self._states.pop(declaration_id, None)
         if raw is None:
-            return DeclarationState(declaration_id)
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            return cached[1]
-        return DeclarationState.from_json(raw)
+            state = DeclarationState(declaration_id)
+        elif cached is not None and (cached[0] is raw or cached[0] == raw):
+            state = cached[1]
+        else:
+            state = DeclarationState.from_json(raw)
+        book = self.pipeline.book
+        state.catch_up(
+            book.statuses.get(declaration_id), book.shown.get(declaration_id),
+            book.decision_sequences.get(declaration_id, 0),
+        )
+        return state
 
     def save(self, state: DeclarationState) -> None:
         raw = state.to_json()
@@ -131,7 +139,10 @@ class Lifecycle:
         if step.status is not None:
             view, sequence = step.status
             update = status_update(view, sequence, at)
-            await self.outlet.send("declaration-status", key, update, headers=headers)
+            shown = {EVENTS_HEADER: ",".join(sorted(state.event_ids)).encode()}
+            await self.outlet.send(
+                "declaration-status", key, update, headers={**(headers or {}), **shown}
+            )
             self.metrics.status_updates.labels(view.status.value).inc()
         if step.decision is not None:
             assessment, sequence = step.decision
@@ -160,6 +171,8 @@ class Lifecycle:
         state.indexed_firm = view["firm_id"]
 
     async def on_message(self, message: Any) -> None:
+        # Nothing is processed before the record of what was published is read in full.
+        await self.pipeline.feed.ready.wait()
         if self.pipeline.topology.bare(message.topic) == FIRM_FACTS:
             await self.on_firm_fact(message.partition, message.value)
         else:

@@ -71,6 +71,7 @@ class DeclarationState:
     # Not stored: the last assessment (reused while it holds) and each event's JSON form.
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _behind: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def firm_id(self) -> str | None:
@@ -100,9 +101,42 @@ class DeclarationState:
             step.firm_fact = event
         return step
 
+    @property
+    def event_ids(self) -> frozenset[str]:
+        """Every event the view is built from (returns marked apart: their ids are
+        another key space)."""
+        return frozenset(self.events) | frozenset(f"r:{r}" for r in self.returns)
+
+    def catch_up(
+        self, last_update: dict[str, Any] | None, shown: frozenset[str] | None,
+        last_decision: int,
+    ) -> None:
+        """Carry on from what was really published, when it is ahead of this state (a
+        predecessor was killed after sending but before its state was saved).
+
+        ``shown`` are the events the last update sent was built from. Until this state
+        holds all of them, it is behind what buyers have seen: it publishes nothing (no
+        step backwards); then its views are compared with the last one sent and
+        numbered after it."""
+        if last_update is not None and last_update["sequence"] > self.sequence:
+            self.sequence = last_update["sequence"]
+            self.published_view = {
+                k: v for k, v in last_update.items() if k not in ("sequence", "updated_at")
+            }
+        if (last_update is not None and last_update["sequence"] == self.sequence
+                and shown and not shown <= self.event_ids):
+            self._behind = shown
+        if last_decision > self.decision_sequence:
+            self.decision_sequence = last_decision
+            self.published_decision = None  # not known here: the next one is published
+
     def refresh(self, firms: FirmLookup, policy: Policy, republish: bool = False) -> Step:
         """Recompute the view; report what changed (everything, when ``republish``)."""
         step = Step(Seen.NEW)
+        if self._behind is not None:
+            if not self._behind <= self.event_ids:
+                return step  # still replaying what a predecessor had already shown
+            self._behind = None
         view, assessment = view_of(
             self.declaration_id, self.events.values(), self.returns.values(), firms, policy,
             self._assessment,

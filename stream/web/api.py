@@ -17,7 +17,6 @@ from schemas.types import format_instant
 from stream.app import Pipeline
 from stream.core.eligibility import firm_eligibility_at
 from stream.web.auth import Principal, Tokens
-from stream.web.readmodel import ReadModelFeed, StatusBook
 
 DECLARATION_ID = re.compile(r"^\d{18}$")
 MAX_PAGE_SIZE = 500
@@ -49,8 +48,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 class Api:
     def __init__(self, pipeline: Pipeline, tokens: Tokens) -> None:
         self.pipeline, self.tokens = pipeline, tokens
-        self.book = StatusBook()
-        self.feed = ReadModelFeed(pipeline.settings.bootstrap_servers, pipeline.topology, self.book)
+        self.book, self.feed = pipeline.book, pipeline.feed
 
     def principal(self, request: web.Request) -> Principal:
         if not self.tokens.principals:
@@ -120,10 +118,6 @@ class Api:
 def register(pipeline: Pipeline, tokens: Tokens) -> Api:
     api = Api(pipeline, tokens)
     app = pipeline.app
-
-    @app.task
-    async def follow_outputs() -> None:
-        await api.feed.run()
 
     def guarded(produce: Any) -> Any:
         async def view(self: web.View, request: web.Request, **params: str) -> web.Response:

@@ -40,6 +40,7 @@ async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     # breaks test_context under pytest-asyncio (faust-streaming #443).
     built = build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, partitions=4))
     built.app.flow_control.resume()
+    built.feed.ready.set()  # nothing was published before: the record is complete
     yield built
 
 

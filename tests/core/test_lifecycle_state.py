@@ -99,6 +99,27 @@ def test_a_redelivered_repeat_or_conflict_is_said_again_as_such() -> None:
     assert apply(state, {**LIFE[0], "source": "erp:edited"}, "t:0:2").seen is Seen.CONFLICT
 
 
+def test_catching_up_with_what_was_really_published() -> None:
+    # A predecessor sent updates 1-3 but its state was saved only after update 1.
+    ahead = DeclarationState(DECL)
+    for n, document in enumerate(LIFE[:3]):
+        apply(ahead, document, f"t:0:{n}")
+    behind = DeclarationState(DECL)
+    apply(behind, LIFE[0], "t:0:0")
+    sent = {**(ahead.published_view or {}), "sequence": ahead.sequence, "updated_at": "x"}
+    behind.catch_up(sent, ahead.event_ids, ahead.decision_sequence)
+    assert behind.sequence == ahead.sequence
+    # Replaying what it missed shows buyers nothing older than what they have seen ...
+    assert apply(behind, LIFE[2], "t:0:2").status is None  # out of order, too
+    assert apply(behind, LIFE[1], "t:0:1").status is None
+    assert behind.published_view == ahead.published_view
+    # ... and the next change is numbered after the last one sent.
+    step = apply(behind, LIFE[3], "t:0:3")
+    assert step.status is not None and step.status[1] == ahead.sequence + 1
+    behind.catch_up(None, None, 0)  # nothing newer: nothing changes
+    assert behind.sequence == ahead.sequence + 1
+
+
 def test_state_survives_its_storage_form() -> None:
     state = DeclarationState(DECL)
     for n, document in enumerate(LIFE):

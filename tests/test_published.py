@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.web.readmodel import StatusBook
+from stream.published import StatusBook
 
 
 def update(declaration_id: str, sequence: int, status: str, buyer: str | None) -> dict[str, Any]:
