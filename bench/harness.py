@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from stream.admin import connect_admin, group_lag, topic_partitions
+from stream.admin import group_lag
 from stream.scenario import Message
 from stream.settings import Settings
 from stream.simulate import Traffic
@@ -49,31 +49,6 @@ async def publish(
     finally:
         await producer.stop()
     return sent
-
-
-async def read_all(bootstrap: str, topics: list[str]) -> list[ConsumerRecord]:
-    """Every record of the topics, from the beginning to their current end."""
-    admin = await connect_admin(bootstrap)
-    try:
-        partitions = await topic_partitions(admin, topics)
-    finally:
-        await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord] = []
-        while True:
-            positions = [await consumer.position(tp) for tp in partitions]
-            if all(p >= ends[tp] for p, tp in zip(positions, partitions, strict=True)):
-                return records
-            batch = await consumer.getmany(timeout_ms=1000, max_records=20000)
-            for messages in batch.values():
-                records.extend(messages)
-    finally:
-        await consumer.stop()
 
 
 async def wait_caught_up(settings: Settings, group: str, topics: list[str],

@@ -30,14 +30,13 @@ from bench.harness import (
     delays,
     generate,
     publish,
-    read_all,
     summary,
     throughput,
     wait_caught_up,
 )
 from stream.admin import connect_admin, ensure_topics
 from stream.broker import LocalBroker
-from stream.replay import delete_topics
+from stream.replay import delete_topics, read_records
 from stream.settings import Settings
 from stream.topics import Topology
 from stream.worker import WorkerProcess
@@ -80,7 +79,7 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
             began = time.monotonic()
             await wait_caught_up(settings, settings.app_id, consumed)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
-            first = await read_all(settings.bootstrap_servers, [topology.name(outputs)])
+            first = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
             rate = throughput(args.events, first)
             print(f"[{name}] delay phase: {args.latency_events:,} at {args.rate}/s",
                   file=sys.stderr)
@@ -93,8 +92,8 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
                 process.wait()
             else:
                 process.stop()
-        inputs = await read_all(settings.bootstrap_servers, topology.inputs)
-        everything = await read_all(settings.bootstrap_servers, [topology.name(outputs)])
+        inputs = await read_records(settings.bootstrap_servers, topology.inputs)
+        everything = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
         seen = {(r.topic, r.partition, r.offset) for r in first}
         phase_two = [r for r in everything if (r.topic, r.partition, r.offset) not in seen]
         return Figures(args.events, rate, delays(inputs, phase_two))

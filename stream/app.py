@@ -14,7 +14,7 @@ from stream.core.policy import Policy, load_policy
 from stream.metrics import Metrics
 from stream.published import ReadModelFeed, StatusBook
 from stream.settings import Settings
-from stream.topics import SPECS, Topology
+from stream.topics import Topology
 
 
 @dataclass
@@ -23,15 +23,11 @@ class Pipeline:
     policy: Policy
     topology: Topology
     app: faust.App
-    topics: dict[str, Any]
     metrics: Metrics = field(default_factory=Metrics)
     tables: dict[str, Any] = field(default_factory=dict)
     api: Any = None  # stream.web.api.Api when the worker serves HTTP
     book: StatusBook = field(default_factory=StatusBook)
     feed: Any = None  # the ReadModelFeed that keeps ``book`` current
-
-    def topic(self, name: str) -> Any:
-        return self.topics[name]
 
     def channel(self, *names: str) -> Any:
         """One Faust channel over several (co-partitioned) topics, read as raw bytes."""
@@ -84,16 +80,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     codec.register()
     topology = Topology.from_settings(settings)
     app = _faust_app(settings)
-    topics = {
-        spec.name: app.topic(
-            topology.name(spec.name),
-            partitions=topology.partitions_of(spec),
-            key_serializer="raw",
-            value_serializer="raw",
-        )
-        for spec in SPECS
-    }
-    pipeline = Pipeline(settings, load_policy(settings.policy_file), topology, app, topics)
+    pipeline = Pipeline(settings, load_policy(settings.policy_file), topology, app)
     pipeline.feed = ReadModelFeed(settings.bootstrap_servers, topology, pipeline.book)
 
     @app.task

@@ -17,6 +17,7 @@ from typing import Any, cast
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
 from stream.admin import connect_admin, ensure_topics, group_lag, topic_partitions
 from stream.scenario import Barrier, Message, Step
@@ -92,15 +93,15 @@ async def wait_until_processed(
         await asyncio.sleep(0.1)
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) of a topic, from the beginning to the current end."""
+async def read_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord[Any, Any]]:
+    """Every record of the topics, from the beginning to their current end."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False,
         max_partition_fetch_bytes=64 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
     )
     admin = await connect_admin(bootstrap)
     try:
-        partitions = await topic_partitions(admin, [topic])
+        partitions = await topic_partitions(admin, topics)
     finally:
         await admin.close()
     await consumer.start()
@@ -108,17 +109,23 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, byt
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        records: list[tuple[bytes | None, bytes | None]] = []
+        records: list[ConsumerRecord[Any, Any]] = []
+
         async def behind() -> bool:
             return any([await consumer.position(tp) < end for tp, end in ends.items()])
 
         while await behind():
-            batch = await consumer.getmany(timeout_ms=1000)
+            batch = await consumer.getmany(timeout_ms=1000, max_records=20000)
             for messages in batch.values():
-                records.extend((m.key, m.value) for m in messages)
+                records.extend(messages)
         return records
     finally:
         await consumer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) of a topic, from the beginning to the current end."""
+    return [(r.key, r.value) for r in await read_records(bootstrap, [topic])]
 
 
 def _latest(records: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> list[Any]:
