@@ -9,7 +9,7 @@ from typing import Any
 
 import faust
 
-from stream import codec
+from stream import codec, faust_fixes
 from stream.core.policy import Policy, load_policy
 from stream.metrics import Metrics
 from stream.published import ReadModelFeed, StatusBook
@@ -78,6 +78,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
 
     settings = settings or Settings()
     codec.register()
+    faust_fixes.apply()
     topology = Topology.from_settings(settings)
     app = _faust_app(settings)
     pipeline = Pipeline(settings, load_policy(settings.policy_file), topology, app)
