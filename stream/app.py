@@ -41,6 +41,10 @@ class Pipeline:
             name,
             partitions=partitions or self.topology.partitions,
             schema=faust.Schema(key_serializer=codec.CODEC, value_serializer=codec.CODEC),
+            # A state holds whole input events: its changelog takes what the producer
+            # may send (three of the largest inputs), so that no valid input can make a
+            # state too large to write.
+            extra_topic_configs={"max.message.bytes": str(self.settings.max_message_bytes * 3)},
         )
         self.tables[name] = table
         return table
@@ -74,6 +78,7 @@ def _faust_app(settings: Settings) -> faust.App:
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """A fully wired pipeline: topics, tables and agents on a fresh Faust app."""
+    from stream import watchdog
     from stream.agents import firms, kpis, lag, lifecycle
 
     settings = settings or Settings()
@@ -92,6 +97,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     firms.register(pipeline)
     kpis.register(pipeline)
     lag.register(pipeline)
+    watchdog.register(pipeline)
     if settings.web_enabled:
         _serve_web(pipeline)
     return pipeline
@@ -109,3 +115,4 @@ def _serve_web(pipeline: Pipeline) -> None:
     pipeline.api = api.register(pipeline, Tokens.load(pipeline.settings.tokens_file))
     board.register(pipeline.api)
     pipeline.metrics.open_declarations.set_function(pipeline.book.open_count)
+    pipeline.metrics.unreadable_outputs.set_function(lambda: pipeline.feed.malformed)

@@ -105,20 +105,38 @@ def replay(
     ] = None,
     keep_topics: Annotated[bool, typer.Option(help="Keep the run's topics afterwards")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait at each barrier")] = 120.0,
+    kill_worker: Annotated[
+        int, typer.Option(help="SIGKILL a worker this many times (and restart it)", min=0)
+    ] = 0,
+    restart_broker: Annotated[
+        int, typer.Option(help="SIGKILL the local broker this many times and restart it", min=0)
+    ] = 0,
+    workers: Annotated[int, typer.Option(help="Workers in the consumer group", min=1)] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the fault moments")] = 0,
 ) -> None:
-    """Replay a scenario through a real worker and print the result document."""
+    """Replay a scenario through real workers and print the result document; with
+    faults, also audit what a buyer would have seen (exit 1 if it stepped backwards)."""
     from stream.admin import BrokerUnavailable
+    from stream.faults import FaultPlan, run_with_faults
     from stream.replay import ReplayError
     from stream.replay import replay as run_replay
     from stream.scenario import ScenarioError, differences, read_scenario
     from stream.worker import WorkerExited
 
     settings = _settings()
+    plan = FaultPlan(kill_worker, restart_broker, workers, seed)
+    audit = None
     try:
         steps = read_scenario(events)
         expected = json.loads(expect.read_text()) if expect else None
         progress = lambda text: typer.echo(f"replay: {text}", err=True)  # noqa: E731
-        result = asyncio.run(run_replay(steps, settings, progress, timeout, keep_topics))
+        if plan == FaultPlan(seed=seed):
+            result = asyncio.run(run_replay(steps, settings, progress, timeout, keep_topics))
+        else:
+            result, audit = asyncio.run(
+                run_with_faults(steps, settings, plan, progress, timeout, keep_topics)
+            )
+            typer.echo(f"replay: {audit.line()}", err=True)
     except (ScenarioError, BrokerUnavailable, ReplayError, WorkerExited, OSError) as exc:
         _fail(str(exc))
     except json.JSONDecodeError as exc:
@@ -128,7 +146,9 @@ def replay(
         found = differences(expected, result)
         for line in found:
             typer.echo(f"differs: {line}", err=True)
-        if found:
+        if audit is not None and not audit.sound:
+            typer.echo("differs: a buyer would have seen a wrong status (see the audit)", err=True)
+        if found or (audit is not None and not audit.sound):
             raise typer.Exit(1)
         typer.echo("replay: result agrees with the expected document", err=True)
 

@@ -55,6 +55,11 @@ ThreadDelegateConsumer = consumer_module.ThreadDelegateConsumer
 _ORIGINAL: dict[str, Any] = {}
 
 
+def faust_original(owner: type, name: str) -> Any:
+    """Faust's own version of a patched attribute."""
+    return _ORIGINAL.get(name) or owner.__dict__[name]
+
+
 def fail_stop(reason: str) -> None:
     """Stop the process at once, before any further commit: the restarted worker
     reprocesses from the last commit (outputs are idempotent)."""
@@ -216,7 +221,7 @@ def _new_offset(self: Any, tp: TP) -> int | None:
         head = min([*acked, *(interval.begin for interval in gaps)])
         if head > committed:
             return None  # the offset at ``committed`` was never handled
-    result: int | None = _ORIGINAL["_new_offset"](self, tp)
+    result: int | None = faust_original(Consumer, "_new_offset")(self, tp)
     return result
 
 
@@ -247,7 +252,7 @@ def _on_changelog_sent(self: Any, fut: Any) -> None:
         reason = "cancelled" if fut.cancelled() else repr(fut.exception())
         fail_stop(f"a changelog write of table {self.name!r} was lost ({reason})")
         return
-    _ORIGINAL["_on_changelog_sent"](self, fut)
+    faust_original(Collection, "_on_changelog_sent")(self, fut)
 
 
 # -- applying them ---------------------------------------------------------------------------

@@ -76,6 +76,11 @@ class Metrics:
             "customs_departures", "Departures with a schedule, by port and punctuality",
             ["port", "on_schedule"], registry=r,
         )
+        self.unreadable_outputs = Gauge(
+            "customs_unreadable_output_records",
+            "Records on the output topics the read model could not read, and skipped",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "customs_consumer_lag", "Messages not yet processed, by topic",
             ["topic"], registry=r,

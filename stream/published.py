@@ -32,6 +32,24 @@ from stream.topics import Topology
 
 log = logging.getLogger(__name__)
 EVENTS_HEADER = "x-events"  # on a status update: the ids of the events it was built from
+
+
+def encode_events(event_ids: frozenset[str]) -> bytes:
+    """The ``x-events`` header: a JSON array, since an event id may hold any character."""
+    return orjson.dumps(sorted(event_ids))
+
+
+def decode_events(raw: bytes | None) -> frozenset[str] | None:
+    """The ids of an ``x-events`` header; None when absent or not a JSON array of text."""
+    if not raw:
+        return None
+    try:
+        ids = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        return None
+    return frozenset(ids)
 TERMINAL = {"DEPARTED", "RETURNED", "WITHDRAWN"}
 
 
@@ -109,6 +127,8 @@ class ReadModelFeed:
     def __init__(self, bootstrap: str, topology: Topology, book: StatusBook) -> None:
         self.bootstrap, self.topology, self.book = bootstrap, topology, book
         self.ready = asyncio.Event()
+        self.positions: dict[TopicPartition, int] = {}  # next offset to read, per partition
+        self.malformed = 0  # records skipped because they could not be read
         self._names = {
             topology.name(t): t
             for t in ("declaration-status", "release-decisions", "clearance-kpis",
@@ -132,8 +152,7 @@ class ReadModelFeed:
         elif value is None:
             return
         elif kind == "declaration-status":
-            events = dict(headers or ()).get(EVENTS_HEADER)
-            shown = frozenset(events.decode().split(",")) if events else None
+            shown = decode_events(dict(headers or ()).get(EVENTS_HEADER))
             self.book.apply_status(orjson.loads(value), shown)
         elif kind == "release-decisions":
             self.book.apply_decision(orjson.loads(value))
@@ -143,15 +162,29 @@ class ReadModelFeed:
             self.book.apply_firm_fact(orjson.loads(value))
 
     async def run(self) -> None:
-        """Follow the topics until cancelled; reconnect after broker errors."""
+        """Follow the topics until cancelled. After a broker error it reconnects and
+        carries on from where it was (not ready until it has caught up again)."""
         while True:
             try:
                 await self._follow()
             except asyncio.CancelledError:
                 raise
-            except (KafkaError, OSError, KeyError) as exc:
-                log.warning("read model feed interrupted (%s); retrying", exc)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                self.ready.clear()
+                log.warning("read model feed interrupted (%s); reconnecting", exc)
                 await asyncio.sleep(1.0)
+
+    def _take(self, tp: TopicPartition, message: Any) -> None:
+        """Apply one record; a record that cannot be read is skipped and counted."""
+        try:
+            self._apply(tp.topic, message.key, message.value, message.headers)
+        except (ValueError, KeyError, TypeError) as exc:  # orjson's errors are ValueErrors
+            self.malformed += 1
+            log.warning(
+                "skipped a malformed record at %s:%s:%s (%s)",
+                tp.topic, tp.partition, message.offset, type(exc).__name__,
+            )
+        self.positions[tp] = message.offset + 1
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -159,17 +192,21 @@ class ReadModelFeed:
             max_partition_fetch_bytes=32 * 1024 * 1024,
         )
         await consumer.start()
-        self.book.reset()
         try:
             partitions = await self._partitions()
             consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
+            fresh = [tp for tp in partitions if tp not in self.positions]
+            if fresh:
+                await consumer.seek_to_beginning(*fresh)
+            for tp in partitions:
+                if tp in self.positions:
+                    consumer.seek(tp, self.positions[tp])
             targets = await consumer.end_offsets(partitions)
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for tp, messages in batch.items():
                     for message in messages:
-                        self._apply(tp.topic, message.key, message.value, message.headers)
+                        self._take(tp, message)
                 if not self.ready.is_set():
                     positions = {tp: await consumer.position(tp) for tp in partitions}
                     if all(positions[tp] >= end for tp, end in targets.items()):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, Self, cast
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -42,6 +42,7 @@ class ReplayError(RuntimeError):
 
 
 Progress = Callable[[str], None]
+AfterMessage = Callable[[int], Awaitable[None]]
 
 
 def isolated(settings: Settings) -> Settings:
@@ -54,6 +55,7 @@ def isolated(settings: Settings) -> Settings:
             "web_enabled": False,
             "store": "memory://",
             "commit_interval": min(settings.commit_interval, 0.2),
+            "stall_timeout": min(settings.stall_timeout, 60.0),
             "data_dir": settings.cache_dir / "replay" / run,
         }
     )
@@ -66,8 +68,16 @@ async def _publish(
     return cast("asyncio.Future[Any]", future)
 
 
+class Watched(Protocol):
+    """Worker processes being waited for: fail (or restart them) when they stop."""
+
+    def check_alive(self) -> None: ...
+
+    def log_tail(self, chars: int = 3000) -> str: ...
+
+
 async def wait_until_processed(
-    settings: Settings, worker: WorkerProcess | None, timeout: float
+    settings: Settings, worker: Watched | None, timeout: float
 ) -> None:
     """Until the worker's group has committed every message of the topics it reads."""
     topology = Topology.from_settings(settings)
@@ -77,7 +87,7 @@ async def wait_until_processed(
             worker.check_alive()
         try:
             lag = await group_lag(settings.bootstrap_servers, settings.app_id, topology.consumed)
-        except KafkaError as exc:  # e.g. the group's coordinator is still being elected
+        except (KafkaError, OSError, TimeoutError) as exc:  # e.g. a coordinator election
             lag = {"(unknown)": 1}
             progress_note = str(exc)
         else:
@@ -199,6 +209,7 @@ class ReplayRun:
         self.progress, self.barrier_timeout = progress, barrier_timeout
         self.keep_topics = keep_topics
         self.worker = WorkerProcess(self.settings, self.settings.data_dir / "worker.log")
+        self.watched: Watched = self.worker
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
             max_request_size=self.settings.max_message_bytes, acks="all",
@@ -206,29 +217,40 @@ class ReplayRun:
         )
         self.published = 0
 
-    async def __aenter__(self) -> ReplayRun:
+    async def __aenter__(self) -> Self:
         await ensure_topics(self.settings.bootstrap_servers, self.topology)
-        self.progress(f"topics under prefix {self.settings.topic_prefix!r}; starting a worker")
-        self.worker.start()
+        self.progress(f"topics under prefix {self.settings.topic_prefix!r}; starting workers")
+        self.start_workers()
         await self.producer.start()
         return self
 
+    def start_workers(self) -> None:
+        self.worker.start()
+
+    def stop_workers(self) -> None:
+        self.worker.stop()
+
     async def __aexit__(self, *_: object) -> None:
         await self.producer.stop()
-        self.worker.stop()
+        self.stop_workers()
         if not self.keep_topics:
             await delete_topics(self.settings)
 
-    async def play(self, steps: list[Step]) -> None:
-        """Publish the steps in order, waiting at each barrier and at the end."""
+    async def play(
+        self, steps: list[Step], after_message: AfterMessage | None = None
+    ) -> None:
+        """Publish the steps in order, waiting at each barrier and at the end;
+        ``after_message(n)`` runs after the n-th message is published (from 0)."""
         pending: list[asyncio.Future[Any]] = []
         for step in [*steps, Barrier()]:
             if isinstance(step, Barrier):
                 await asyncio.gather(*pending)  # raises if the broker refused a message
-                await wait_until_processed(self.settings, self.worker, self.barrier_timeout)
+                await wait_until_processed(self.settings, self.watched, self.barrier_timeout)
                 self.progress(f"barrier: {self.published} messages published and processed")
             else:
                 pending.append(await _publish(self.producer, self.topology, step))
+                if after_message is not None:
+                    await after_message(self.published)
                 self.published += 1
 
     async def result(self) -> dict[str, Any]:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     session_timeout: float = Field(
         10.0, gt=1, description="Seconds before a silent worker's partitions move on."
     )
+    stall_timeout: float = Field(
+        300.0, gt=0,
+        description="Seconds a partition may have work past its last commit without the "
+        "commit moving; then the worker stops, for its supervisor to restart it.",
+    )
     producer_linger_ms: int = Field(
         5, ge=0, le=1000, description="How long the producer waits to fill a batch."
     )

@@ -42,3 +42,27 @@ def test_dead_letters_count_once_by_provenance_and_reset_forgets() -> None:
     assert book.kpis == {}
     book.reset()
     assert book.dead_letters == {} and book.statuses == {}
+
+
+def test_the_read_model_skips_and_counts_a_record_it_cannot_read() -> None:
+    from types import SimpleNamespace
+
+    import orjson
+    from aiokafka import TopicPartition
+
+    from stream.published import ReadModelFeed
+    from stream.topics import Topology
+
+    topology = Topology("customs", 4, 1024)
+    feed = ReadModelFeed("127.0.0.1:1", topology, StatusBook())
+    tp = TopicPartition(topology.name("declaration-status"), 0)
+
+    def record(offset: int, value: bytes) -> SimpleNamespace:
+        return SimpleNamespace(key=b"1", value=value, headers=(), offset=offset)
+
+    feed._take(tp, record(0, b"{not json"))
+    feed._take(tp, record(1, orjson.dumps({"no": "declaration id"})))
+    feed._take(tp, record(2, orjson.dumps(update("1", 1, "ACCEPTED", "b1"))))
+    assert feed.malformed == 2
+    assert feed.book.statuses["1"]["status"] == "ACCEPTED"
+    assert feed.positions[tp] == 3  # a reconnect carries on from here

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
+from faust.exceptions import ProducerSendError
 from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
 from stream.app import Pipeline
 from stream.codec import dumps
+from stream.faust_fixes import fail_stop
 from stream.ingest import Decoded, Provenance, dead_letter, decode
 
 log = logging.getLogger(__name__)
@@ -142,9 +144,15 @@ def _fail_stop_on_error(delivery: Any) -> None:
     reprocesses from the last commit, and outputs are idempotent (sequence numbers)."""
     if delivery.cancelled() or delivery.exception() is None:
         return
-    log.critical("an output could not be delivered (%s); stopping", delivery.exception())
-    logging.shutdown()
-    os._exit(70)
+    fail_stop(f"an output could not be delivered ({delivery.exception()!r})")
+
+
+# Failures of the infrastructure, not of the message: the message is not at fault, so it
+# must not become a dead letter with its offset committed. The worker stops instead and
+# its successor handles the message again.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    KafkaError, ProducerSendError, OSError, TimeoutError,
+)
 
 
 async def guarded(
@@ -155,12 +163,17 @@ async def guarded(
     the agent goes on (an exception escaping a Faust agent stops its partitions)."""
     try:
         await handle()
+    except INFRASTRUCTURE_ERRORS as exc:
+        fail_stop(f"handling {where.ref} met an infrastructure failure ({exc!r})")
     except Exception as exc:
         log.exception("processing %s failed", where.ref)
         outlet.metrics.processing_errors.labels(agent).inc()
-        await outlet.dead_letter(
-            where, value, ErrorCode.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:1000]
-        )
+        try:
+            await outlet.dead_letter(
+                where, value, ErrorCode.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:1000]
+            )
+        except Exception as lost:  # not even the dead letter could be sent
+            fail_stop(f"the dead letter for {where.ref} could not be sent ({lost!r})")
 
 
 def start_agent(

@@ -15,7 +15,7 @@ from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared
 from stream.app import Pipeline
-from stream.core.eligibility import FirmHistory
+from stream.core.eligibility import FirmHistory, fact_key
 
 
 class PartitionFirms:
@@ -35,17 +35,27 @@ class PartitionFirms:
         self._cache[f"{partition}:{firm_id}"] = (raw, history)
         return history
 
-    def fold(self, partition: int, fact: FirmEvent | ReturnDeclared) -> bool:
-        """Add a fact to the partition's history of its firm; False if already known."""
+    def fold(self, partition: int, fact: FirmEvent | ReturnDeclared, offset: int) -> bool:
+        """Add a fact to the partition's history of its firm, noting the offset of the
+        ``firm-facts`` message that brought it; False if already known."""
         key = f"{partition}:{fact.firm_id}"
         history = self.history(partition, fact.firm_id) or FirmHistory()
         if not history.add(fact):
             return False
-        months = (self.histories.get(key) or {}).get("months", [])
-        raw = {"facts": history.to_json(), "months": months}
+        stored = self.histories.get(key) or {}
+        raw = {
+            "facts": history.to_json(), "months": stored.get("months", []),
+            "brought_by": {**stored.get("brought_by", {}), fact_key(fact): offset},
+        }
         self.histories[key] = raw
         self._cache[key] = (raw, history)
         return True
+
+    def brought_by(self, partition: int, fact: FirmEvent | ReturnDeclared, offset: int) -> bool:
+        """True when the message at ``offset`` is the one that brought this known fact:
+        read again after a restart, its re-assessment may not have finished."""
+        stored = self.histories.get(f"{partition}:{fact.firm_id}") or {}
+        return bool(stored.get("brought_by", {}).get(fact_key(fact)) == offset)
 
     def record_filing(
         self, partition: int, firm_id: str, declaration_id: str, declared_at: datetime
@@ -58,7 +68,7 @@ class PartitionFirms:
         key = f"{partition}:{firm_id}"
         raw = self.histories.get(key) or {"facts": [], "months": []}
         if month not in raw["months"]:
-            updated = {"facts": raw["facts"], "months": sorted([*raw["months"], month])}
+            updated = {**raw, "months": sorted([*raw["months"], month])}
             self.histories[key] = updated
             cached = self._cache.get(key)
             if cached is not None:

@@ -4,6 +4,7 @@ forwards, and the copy of every firm fact sent to this partition."""
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from stream.core.declaration import DeclarationView
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.ingest import Provenance
-from stream.published import EVENTS_HEADER
+from stream.published import EVENTS_HEADER, encode_events
 from stream.records import release_decision, status_update
 from stream.topics import LIFECYCLE_INPUTS
 
@@ -34,22 +35,30 @@ class Lifecycle:
         self.declarations = pipeline.table("declaration-state")
         self.firms = PartitionFirms(pipeline)
         self._states: OrderedDict[str, tuple[Any, DeclarationState]] = OrderedDict()
+        # Names this worker's run in the states it saves: a state saved by another run
+        # (a predecessor) has its published outputs confirmed at the first look.
+        self.incarnation = uuid.uuid4().hex[:12]
 
     # -- firm facts ------------------------------------------------------------------
 
-    async def on_firm_fact(self, partition: int, value: bytes) -> None:
+    async def on_firm_fact(self, partition: int, offset: int, value: bytes) -> None:
         """Fold a firm fact into this partition's history of the firm, then look again
         at the firm's declarations here: a fact that arrives late may change the
-        eligibility they were decided with."""
+        eligibility they were decided with. The message that brought a fact, read again
+        after a restart, re-assesses them all again, publishing every view anew: the run
+        before may have stopped half way, with states saved and outputs not yet sent."""
         fact = parse_event(loads(value))
         if not isinstance(fact, FirmEvent | ReturnDeclared):
             raise TypeError(f"not a firm fact: {type(fact).__name__}")
-        if not self.firms.fold(partition, fact):
-            return
+        redelivered = False
+        if not self.firms.fold(partition, fact, offset):
+            redelivered = self.firms.brought_by(partition, fact, offset)
+            if not redelivered:
+                return  # another copy of a fact applied here already
         firms = self.firm_lookup(partition)
         for declaration_id in self.firms.declarations_of(partition, fact.firm_id):
             state = self.load(declaration_id)
-            step = state.refresh(firms, self.pipeline.policy)
+            step = state.refresh(firms, self.pipeline.policy, republish=redelivered)
             if step.status or step.decision or step.clearance:
                 self.save(state)
                 self.metrics.reassessments.inc()
@@ -73,13 +82,15 @@ class Lifecycle:
         else:
             state = DeclarationState.from_json(raw)
         book = self.pipeline.book
+        first = raw is not None and state.saved_by != self.incarnation
         state.catch_up(
             book.statuses.get(declaration_id), book.shown.get(declaration_id),
-            book.decision_sequences.get(declaration_id, 0),
+            book.decision_sequences.get(declaration_id, 0), first,
         )
         return state
 
     def save(self, state: DeclarationState) -> None:
+        state.saved_by = self.incarnation
         raw = state.to_json()
         self.declarations[state.declaration_id] = raw
         self._states[state.declaration_id] = (raw, state)
@@ -139,7 +150,7 @@ class Lifecycle:
         if step.status is not None:
             view, sequence = step.status
             update = status_update(view, sequence, at)
-            shown = {EVENTS_HEADER: ",".join(sorted(state.event_ids)).encode()}
+            shown = {EVENTS_HEADER: encode_events(state.event_ids)}
             await self.outlet.send(
                 "declaration-status", key, update, headers={**(headers or {}), **shown}
             )
@@ -174,7 +185,7 @@ class Lifecycle:
         # Nothing is processed before the record of what was published is read in full.
         await self.pipeline.feed.ready.wait()
         if self.pipeline.topology.bare(message.topic) == FIRM_FACTS:
-            await self.on_firm_fact(message.partition, message.value)
+            await self.on_firm_fact(message.partition, message.offset, message.value)
         else:
             await self.on_input(message)
 

@@ -10,6 +10,7 @@ Layout under the cache directory::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -186,6 +187,22 @@ class LocalBroker:
             time.sleep(0.2)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def kill(self, timeout: float = 30.0) -> bool:
+        """SIGKILL the broker, as a crash would (its data stays); True when one ran."""
+        pid = self._pid()
+        if pid is None or not _alive(pid):
+            return False
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it when this process started it
+        while _answers(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
 

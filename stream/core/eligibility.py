@@ -58,15 +58,16 @@ def is_accepted(ret: ReturnDeclared, policy: Policy) -> bool:
 
 @dataclass
 class FirmHistory:
-    """Every fact known about one firm, by event id."""
+    """Every fact known about one firm, by identity (see ``fact_key``)."""
 
     facts: dict[str, FirmFact] = field(default_factory=dict)
 
     def add(self, fact: FirmFact) -> bool:
         """Fold a fact in; False when it was already known."""
-        if fact.event_id in self.facts:
+        key = fact_key(fact)
+        if key in self.facts:
             return False
-        self.facts[fact.event_id] = fact
+        self.facts[key] = fact
         return True
 
     def of_type(self, kind: type[T]) -> list[T]:
@@ -78,7 +79,15 @@ class FirmHistory:
     @classmethod
     def from_json(cls, data: list[dict[str, Any]]) -> FirmHistory:
         facts = [parse_event(d) for d in data]
-        return cls({f.event_id: f for f in facts if isinstance(f, FirmEvent | ReturnDeclared)})
+        return cls({fact_key(f): f for f in facts if isinstance(f, FirmEvent | ReturnDeclared)})
+
+
+def fact_key(fact: FirmFact) -> str:
+    """A fact's identity. Event ids are unique only within their key space: a firm's
+    certification events by firm, a return by the declaration it returns."""
+    if isinstance(fact, ReturnDeclared):
+        return f"return:{fact.original_declaration_id}:{fact.event_id}"
+    return f"firm:{fact.event_id}"
 
 
 @dataclass(frozen=True)

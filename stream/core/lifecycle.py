@@ -68,10 +68,13 @@ class DeclarationState:
     published_decision: list[Any] | None = None
     published_clearance: Clearance | None = None
     indexed_firm: str | None = None  # the firm this declaration is listed under
+    saved_by: str | None = None  # the worker run that saved this state last
     # Not stored: the last assessment (reused while it holds) and each event's JSON form.
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     _behind: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    # Outputs this state records as published that the topics may not hold (see catch_up).
+    _unconfirmed: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def firm_id(self) -> str | None:
@@ -103,13 +106,15 @@ class DeclarationState:
 
     @property
     def event_ids(self) -> frozenset[str]:
-        """Every event the view is built from (returns marked apart: their ids are
-        another key space)."""
-        return frozenset(self.events) | frozenset(f"r:{r}" for r in self.returns)
+        """Every event the view is built from (each marked with its key space: a return's
+        id and a lifecycle event's id may be the same text)."""
+        return frozenset(f"e:{e}" for e in self.events) | frozenset(
+            f"r:{r}" for r in self.returns
+        )
 
     def catch_up(
         self, last_update: dict[str, Any] | None, shown: frozenset[str] | None,
-        last_decision: int,
+        last_decision: int, first: bool = False,
     ) -> None:
         """Carry on from what was really published, when it is ahead of this state (a
         predecessor was killed after sending but before its state was saved).
@@ -129,6 +134,21 @@ class DeclarationState:
         if last_decision > self.decision_sequence:
             self.decision_sequence = last_decision
             self.published_decision = None  # not known here: the next one is published
+        if first:
+            self._confirm(last_update["sequence"] if last_update else 0, last_decision)
+
+    def _confirm(self, published: int, last_decision: int) -> None:
+        """On the first look at a state a predecessor saved: what it records as published
+        may not have reached the topics (killed between its state write and its outputs'
+        delivery), so it is published again, under the same sequence, at the next refresh.
+        Clearances are not read back, so an existing one is always sent again (the KPIs
+        take a repeat as no change)."""
+        if self.sequence > published:
+            self._unconfirmed.add("status")
+        if self.decision_sequence > last_decision:
+            self._unconfirmed.add("decision")
+        if self.published_clearance is not None:
+            self._unconfirmed.add("clearance")
 
     def refresh(self, firms: FirmLookup, policy: Policy, republish: bool = False) -> Step:
         """Recompute the view; report what changed (everything, when ``republish``)."""
@@ -137,6 +157,7 @@ class DeclarationState:
             if not self._behind <= self.event_ids:
                 return step  # still replaying what a predecessor had already shown
             self._behind = None
+        again, self._unconfirmed = self._unconfirmed, set()
         view, assessment = view_of(
             self.declaration_id, self.events.values(), self.returns.values(), firms, policy,
             self._assessment,
@@ -148,7 +169,7 @@ class DeclarationState:
                 self.sequence += 1
                 self.published_view = current
                 step.status = (view, self.sequence)
-            elif republish:
+            elif republish or "status" in again:
                 step.status = (view, self.sequence)
         if assessment is not None:
             signature = _signature(assessment)
@@ -156,12 +177,12 @@ class DeclarationState:
                 self.decision_sequence += 1
                 self.published_decision = signature
                 step.decision = (assessment, self.decision_sequence)
-            elif republish:
+            elif republish or "decision" in again:
                 step.decision = (assessment, self.decision_sequence)
         clearance = None
         if view is not None and view.clearance_hours is not None and view.port and view.channel:
             clearance = (view.port, view.channel.value, view.clearance_hours)
-        if clearance != self.published_clearance or republish:
+        if clearance != self.published_clearance or republish or "clearance" in again:
             self.published_clearance = clearance
             step.clearance = (clearance,)
         return step
@@ -181,6 +202,7 @@ class DeclarationState:
             "decision": self.published_decision,
             "clearance": self.published_clearance,
             "indexed_firm": self.indexed_firm,
+            "saved_by": self.saved_by,
         }
 
     def _json_of(self, event: Event) -> dict[str, Any]:
@@ -207,5 +229,6 @@ class DeclarationState:
             published_decision=data["decision"],
             published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
             indexed_firm=data.get("indexed_firm"),
+            saved_by=data.get("saved_by"),
             _json=json_forms,
         )

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from stream.app import Pipeline
 from stream.core.lifecycle import DeclarationState
 from tests.agents.conftest import Captured, read_from
-from tests.builders import DECL, filed, lifecycle
+from tests.builders import DECL, FIRM, filed, lifecycle, qualified_firm, revoked
 
 OTHER = "310020260000000102"
 
@@ -84,3 +85,59 @@ async def test_bad_bytes_become_dead_letters(pipeline: Pipeline, captured: Captu
     [letter] = captured.on("dead-letters")
     assert (letter.value["error_code"], letter.value["raw_encoding"]) == ("INVALID_JSON", "base64")
     assert (letter.value["source_topic"], letter.value["offset"]) == ("inspections", 4)
+
+
+async def test_an_infrastructure_failure_stops_the_worker_instead_of_a_dead_letter(
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiokafka.errors import KafkaTimeoutError
+
+    from stream.agents import common
+
+    stops: list[str] = []
+    monkeypatch.setattr(common, "fail_stop", stops.append)
+
+    def broker_gone(self: DeclarationState, *args: object, **kwargs: object) -> object:
+        raise KafkaTimeoutError("no broker")
+
+    monkeypatch.setattr(DeclarationState, "apply", broker_gone)
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+    assert len(stops) == 1 and "declarations:" in stops[0]
+    assert captured.on("dead-letters") == []  # its offset must not be committed as handled
+
+
+def firm_facts_at(agent: Any, partition: int, offset: int) -> dict[str, Any]:
+    """put() arguments for a copy of a firm fact read from ``firm-facts``."""
+    original = agent.to_message
+
+    def to_message(key: Any, value: Any, **kwargs: Any) -> Any:
+        agent.to_message = original  # for this one message only
+        message = original(key, value, **kwargs)
+        message.topic = "customs.firm-facts"
+        message.offset = offset
+        return message
+
+    agent.to_message = to_message
+    return {"key": FIRM.encode(), "partition": partition}
+
+
+async def test_the_message_that_brought_a_firm_fact_reassesses_again_when_read_again(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    # A worker killed half way through a re-assessment: the firm fact's message is read
+    # again, the fact is known by then, and every declaration is published anew.
+    partition = read_from("declarations", DECL, 0)["partition"]
+    late = revoked("ISO9001-7777", "2026-05-01T09:00:00+08:00")
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        for n, fact in enumerate(qualified_firm()):
+            await agent.put(json.dumps(fact).encode(), **firm_facts_at(agent, partition, n))
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        assert [s.value["channel"] for s in captured.on("declaration-status")] == ["GREEN"]
+        await agent.put(json.dumps(late).encode(), **firm_facts_at(agent, partition, 10))
+        assert len(captured.on("declaration-status")) == 2  # re-assessed: STANDARD now
+        await agent.put(json.dumps(late).encode(), **firm_facts_at(agent, partition, 10))
+        again = [{**s.value, "updated_at": None} for s in captured.on("declaration-status")]
+        assert len(again) == 3 and again[2] == again[1]  # the same view, the same sequence
+        await agent.put(json.dumps(late).encode(), **firm_facts_at(agent, partition, 11))
+    assert len(captured.on("declaration-status")) == 3  # another copy: nothing to do

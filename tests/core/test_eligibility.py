@@ -133,3 +133,24 @@ def test_folding_a_fact_twice_changes_nothing() -> None:
     assert h.add(fact) is True  # type: ignore[arg-type]
     assert h.add(fact) is False  # type: ignore[arg-type]
     assert FirmHistory.from_json(h.to_json()).facts == h.facts
+
+
+def test_returns_of_two_declarations_count_twice_even_under_one_event_id(
+    policy: Policy,
+) -> None:
+    # Event ids are unique per key space: a return's is the declaration it returns.
+    first = returned("2026-04-01T09:00:00+08:00", return_id="RET-1", event_id="E-1",
+                     declaration_id="310020260000000001")
+    second = returned("2026-04-02T09:00:00+08:00", return_id="RET-2", event_id="E-1",
+                      declaration_id="310020260000000002")
+    h = history(*qualified_firm(), first, second)
+    assert eligibility_at(FIRM, h, T, "CNNGB", "BEILUN", BEARINGS, policy).returns_in_lookback == 2
+    assert FirmHistory.from_json(h.to_json()).facts.keys() == h.facts.keys()
+
+
+def test_a_firm_event_and_a_return_may_share_an_event_id(policy: Policy) -> None:
+    ret = returned("2026-04-01T09:00:00+08:00", event_id="SAME-ID")
+    fact = {**enrolled(), "event_id": "SAME-ID"}
+    h = history(fact, certificate("ISO9001"), certificate("ISO14001"), ret)
+    e = eligibility_at(FIRM, h, T, "CNNGB", "BEILUN", BEARINGS, policy)
+    assert e.enrolled and e.returns_in_lookback == 1

@@ -120,6 +120,50 @@ def test_catching_up_with_what_was_really_published() -> None:
     assert behind.sequence == ahead.sequence + 1
 
 
+def test_a_predecessors_unpublished_outputs_are_published_at_the_first_look() -> None:
+    # A predecessor saved its state after update 3 but was killed before update 3, its
+    # decision and its clearance reached the broker.
+    saved = DeclarationState(DECL)
+    for n, document in enumerate(LIFE[:5]):
+        apply(saved, document, f"t:0:{n}")
+    state = DeclarationState.from_json(saved.to_json())
+    sent = {**(saved.published_view or {}), "sequence": saved.sequence - 1, "updated_at": "x"}
+    state.catch_up(sent, None, saved.decision_sequence - 1, first=True)
+    step = state.refresh(lambda _: HISTORY, POLICY)
+    assert step.status is not None and step.status[1] == saved.sequence  # same number
+    assert step.decision is not None and step.decision[1] == saved.decision_sequence
+    assert step.clearance == (saved.published_clearance,)
+    assert state.refresh(lambda _: HISTORY, POLICY).status is None  # once is enough
+
+
+def test_what_the_topics_confirm_is_not_published_again() -> None:
+    saved = DeclarationState(DECL)
+    apply(saved, LIFE[0], "t:0:0")
+    state = DeclarationState.from_json(saved.to_json())
+    sent = {**(saved.published_view or {}), "sequence": saved.sequence, "updated_at": "x"}
+    state.catch_up(sent, saved.event_ids, saved.decision_sequence, first=True)
+    step = state.refresh(lambda _: HISTORY, POLICY)
+    assert (step.status, step.decision, step.clearance) == (None, None, None)
+
+
+def test_event_ids_of_any_text_round_trip_through_the_events_header() -> None:
+    from stream.published import decode_events, encode_events
+
+    state = DeclarationState(DECL)
+    apply(state, {**LIFE[0], "event_id": "a,b"}, "t:0:0")
+    apply(state, {**LIFE[1], "event_id": "c\"d"}, "t:0:1")
+    shown = decode_events(encode_events(state.event_ids))
+    assert shown == state.event_ids and len(shown) == 2
+    behind = DeclarationState(DECL)
+    apply(behind, {**LIFE[0], "event_id": "a,b"}, "t:0:0")
+    sent = {**(state.published_view or {}), "sequence": state.sequence, "updated_at": "x"}
+    behind.catch_up(sent, shown, state.decision_sequence)
+    assert apply(behind, {**LIFE[1], "event_id": "c\"d"}, "t:0:1").status is None
+    step = apply(behind, LIFE[2], "t:0:2")  # caught up: the next change is published
+    assert step.status is not None and step.status[1] == state.sequence + 1
+    assert decode_events(b"not json") is None and decode_events(b'["a", 1]') is None
+
+
 def test_state_survives_its_storage_form() -> None:
     state = DeclarationState(DECL)
     for n, document in enumerate(LIFE):

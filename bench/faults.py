@@ -1,0 +1,67 @@
+"""Fault runs (a check, not a test): scenario 07 replayed again and again while workers
+and the broker are SIGKILLed, each run with another seed.
+
+    python -m bench.faults [--runs 20] [--kill-worker 5] [--restart-broker 1] [--workers 2]
+
+Each run is ``customs-stream replay`` with those faults: it must end with exactly the
+expected result document, and the audit of ``declaration-status`` (read from its start,
+as a buyer would) must find no sequence number reused for another view and no step
+backwards. Prints "N of R runs ended right" and the audit's counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+from pathlib import Path
+
+from stream.faults import Audit, FaultPlan, run_with_faults
+from stream.scenario import differences, read_scenario
+from stream.settings import Settings
+
+SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "scenarios" / "07-port-month"
+
+
+def main() -> None:
+    from stream.broker import LocalBroker
+
+    parser = argparse.ArgumentParser(description="Replay scenario 07 under faults, many times")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--kill-worker", type=int, default=5)
+    parser.add_argument("--restart-broker", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scenario", type=Path, default=SCENARIO)
+    args = parser.parse_args()
+    base = Settings()
+    status = LocalBroker(base.cache_dir, base.broker_port).start()
+    base = base.model_copy(update={"broker": status.bootstrap, "commit_interval": 0.2})
+    steps = read_scenario(args.scenario / "events.jsonl")
+    expected = json.loads((args.scenario / "expected.json").read_text())
+    seeds = random.SystemRandom()
+    right, total = 0, Audit()
+    for run in range(1, args.runs + 1):
+        seed = seeds.randrange(2**31)
+        plan = FaultPlan(args.kill_worker, args.restart_broker, args.workers, seed)
+        started = time.monotonic()
+        try:
+            result, audit = asyncio.run(run_with_faults(steps, base, plan))
+        except Exception as exc:
+            print(f"run {run} (seed {seed}): FAILED: {str(exc).splitlines()[0][:200]}")
+            continue
+        found = differences(expected, result)
+        for name in ("updates", "reused_sequences", "backwards", "duplicates"):
+            setattr(total, name, getattr(total, name) + getattr(audit, name))
+        ok = not found and audit.sound
+        right += ok
+        verdict = "ok" if ok else f"WRONG ({len(found)} differences: {found[:3]})"
+        print(f"run {run} (seed {seed}, {time.monotonic() - started:.0f}s): {verdict}; "
+              f"{audit.line()}", flush=True)
+    print(f"{right} of {args.runs} runs ended right")
+    print(f"over all runs: {total.line()}")
+
+
+if __name__ == "__main__":
+    main()

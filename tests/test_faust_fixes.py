@@ -1,0 +1,218 @@
+"""Each Faust fix in ``stream.faust_fixes`` against the behaviour it replaces.
+
+Where Faust's own code can run on the same inputs, the test shows it misbehaving too:
+the day an upstream release fixes it, that assertion fails and the fix can go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.tables.base import Collection
+from faust.transport.producer import ProducerBuffer
+from faust.types.tuples import TP
+from intervaltree import IntervalTree
+
+from stream import faust_fixes
+from stream.faust_fixes import (
+    Consumer,
+    _deliver_stream_record,
+    _FetchState,
+    _flush_atmost,
+    _new_offset,
+    _on_changelog_sent,
+    _perform_seek,
+    faust_original,
+)
+
+INPUT = TP("declarations", 0)
+CHANGELOG = TP("app-declaration-state-changelog", 0)
+
+
+def consumer_with(acked: list[int], committed: int | None) -> Any:
+    return SimpleNamespace(
+        _acked=defaultdict(list, {INPUT: list(acked)}),
+        _acked_index=defaultdict(set, {INPUT: set(acked)}),
+        _committed_offset=defaultdict(lambda: None, {INPUT: committed}),
+        _gap=defaultdict(IntervalTree),
+    )
+
+
+# -- never commit over a hole (#606) ----------------------------------------------------------
+
+def test_a_single_missing_offset_at_the_head_blocks_the_commit() -> None:
+    # Offset 10 was never handled: committing 13 would skip it for good.
+    assert faust_original(Consumer, "_new_offset")(consumer_with([11, 12], 10), INPUT) == 13
+    assert _new_offset(consumer_with([11, 12], 10), INPUT) is None
+
+
+def test_contiguous_acks_and_known_gaps_commit() -> None:
+    assert _new_offset(consumer_with([10, 11, 12], 10), INPUT) == 13
+    skipped = consumer_with([12, 13], 10)
+    skipped._gap[INPUT].addi(10, 12)  # offsets the log does not hold (markers)
+    assert _new_offset(skipped, INPUT) == 14
+
+
+# -- a flush drains the buffer --------------------------------------------------------------
+
+class SlowBuffer:
+    """A producer buffer whose one pending message takes 0.3 s to hand over."""
+
+    state = "running"
+
+    def __init__(self) -> None:
+        self.size = 1
+        self.message_sent = asyncio.Event()
+
+    async def drain_later(self) -> None:
+        await asyncio.sleep(0.3)
+        self.size = 0
+        self.message_sent.set()
+
+
+async def test_flush_waits_until_the_buffer_is_empty() -> None:
+    faust_buffer = SlowBuffer()
+    later = asyncio.create_task(faust_buffer.drain_later())
+    await faust_original(ProducerBuffer, "flush_atmost")(faust_buffer, None)
+    assert faust_buffer.size == 1  # Faust gave up after 0.1 s: the commit would follow
+    await later
+    buffer = SlowBuffer()
+    later = asyncio.create_task(buffer.drain_later())
+    await _flush_atmost(buffer, None)
+    assert buffer.size == 0
+    await later
+
+
+async def test_a_flush_that_cannot_finish_refuses_the_commit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(faust_fixes, "FLUSH_DEADLINE", 0.3)
+    with pytest.raises(RuntimeError, match="not drained"):
+        await _flush_atmost(SlowBuffer(), None)
+
+
+# -- a lost changelog write stops the worker ------------------------------------------------
+
+def test_a_lost_changelog_write_stops_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    stops: list[str] = []
+    monkeypatch.setattr(faust_fixes, "fail_stop", stops.append)
+    lost: asyncio.Future[Any] = asyncio.new_event_loop().create_future()
+    lost.set_exception(TimeoutError("no broker"))
+    table = SimpleNamespace(name="declaration-state")
+    with pytest.raises(TimeoutError):  # Faust raises in a callback: logged, then ignored
+        faust_original(Collection, "_on_changelog_sent")(table, lost)
+    _on_changelog_sent(table, lost)
+    assert stops and "declaration-state" in stops[0]
+
+
+# -- records from before a seek are never delivered (#596) ----------------------------------
+
+class FetchLoop:
+    """What the fetch loop reads of a consumer, with a callback that records deliveries."""
+
+    def __init__(self, batch_epochs: dict[TP, int], suspended: bool = False) -> None:
+        self._cs_batch_epochs = batch_epochs
+        self._gap: defaultdict[TP, IntervalTree] = defaultdict(IntervalTree)
+        self._read_offset: dict[TP, int | None] = {}
+        self._commit_every = None
+        self._n_acked = 0
+        self.suspend_flow = asyncio.Event()
+        if suspended:
+            self.suspend_flow.set()
+        self.delivered: list[int] = []
+        self.blocked = suspended
+
+    async def callback(self, message: Any) -> None:
+        if self.blocked:
+            await asyncio.sleep(3600)  # the flow is stopped: the queue never takes it
+        self.delivered.append(message.offset)
+
+    async def wait_first(self, *coros: Any) -> Any:
+        futures = {asyncio.ensure_future(c): c for c in coros}
+        done, pending = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+        for future in pending:
+            future.cancel()
+        return SimpleNamespace(done=[futures[f] for f in done])
+
+
+def record(offset: int) -> Any:
+    return SimpleNamespace(offset=offset, topic=INPUT.topic)
+
+
+async def deliver(loop: FetchLoop, state: _FetchState, *offsets: int) -> None:
+    for offset in offsets:
+        await _deliver_stream_record(loop, state, INPUT, record(offset), loop.callback)
+
+
+async def test_records_fetched_before_a_seek_are_not_delivered() -> None:
+    state = _FetchState()
+    loop = FetchLoop(batch_epochs={INPUT: 0})
+    await deliver(loop, state, 5)
+    state.sought(INPUT, 3)  # the rebalance ends: back to the committed offset 3
+    await deliver(loop, state, 6, 7)  # the rest of the batch fetched before the seek
+    assert loop.delivered == [5]
+    loop._cs_batch_epochs = {INPUT: 1}  # fetched after the seek
+    await deliver(loop, state, 3, 4, 5, 6)
+    assert loop.delivered == [5, 3, 4, 5, 6]
+
+
+async def test_offsets_in_order_repeats_dropped_and_skipped_offsets_noted_as_gaps() -> None:
+    state = _FetchState()
+    state.sought(INPUT, 10)
+    loop = FetchLoop(batch_epochs={INPUT: 1})
+    await deliver(loop, state, 10, 10, 13)
+    assert loop.delivered == [10, 13]
+    assert [(i.begin, i.end) for i in loop._gap[INPUT]] == [(11, 13)]
+
+
+async def test_a_delivery_cut_short_holds_the_partition_until_the_next_seek() -> None:
+    state = _FetchState()
+    loop = FetchLoop(batch_epochs={INPUT: 0}, suspended=True)
+    await deliver(loop, state, 4)
+    assert INPUT in state.cut_short
+    loop.blocked = False
+    await deliver(loop, state, 5)  # same batch, later offset: held back, not a gap
+    assert loop.delivered == [] and not loop._gap[INPUT]
+    state.sought(INPUT, 4)
+    loop._cs_batch_epochs = {INPUT: 1}
+    loop.suspend_flow.clear()
+    await deliver(loop, state, 4, 5)
+    assert loop.delivered == [4, 5]
+
+
+# -- every stream partition is sought after a rebalance ------------------------------------
+
+class SeekingThread:
+    def __init__(self, committed: dict[TP, int | None]) -> None:
+        self.committed = committed
+        self.to_beginning: list[TP] = []
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        return self.committed
+
+    async def seek_to_beginning(self, *partitions: TP) -> None:
+        self.to_beginning.extend(partitions)
+
+
+async def test_partitions_never_committed_are_sought_to_their_beginning() -> None:
+    never, at_zero, at_five = TP("declarations", 1), TP("declarations", 2), INPUT
+    thread = SeekingThread({at_five: 5, never: None, at_zero: 0, CHANGELOG: None})
+    consumer = SimpleNamespace(
+        _thread=thread, _read_offset={}, _committed_offset={},
+        _is_changelog_tp=lambda tp: tp == CHANGELOG,
+    )
+    await _perform_seek(consumer)
+    assert sorted(thread.to_beginning) == sorted([never, at_zero])  # not the changelog
+    assert consumer._committed_offset == {at_five: 5, at_zero: 0}
+    state = faust_fixes._state(consumer)
+    assert state.next == {at_five: 5} and set(state.epochs) == {at_five, never, at_zero}
+
+
+def test_another_faust_version_is_refused() -> None:
+    with pytest.raises(RuntimeError, match=r"checked against 0\.15\.3"):
+        faust_fixes.check_version("0.16.0")
+    faust_fixes.check_version(faust_fixes.CHECKED_VERSION)
