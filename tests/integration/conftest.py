@@ -12,7 +12,21 @@ import pytest
 from stream.replay import ReplayRun
 from stream.scenario import read_scenario
 from stream.settings import Settings
-from tests.integration.test_api import OPS, SCENARIOS, TOKENS, free_port, get
+from tests.integration.test_api import (
+    OPS,
+    SCENARIOS,
+    TOKENS,
+    free_port,
+    get,
+    other_buyers_steps,
+)
+
+
+def released_total(port: int) -> int:
+    status, body = get(port, "/kpis", OPS)
+    if status != 200 or not isinstance(body, dict):
+        return -1
+    return sum(k["released"] for k in body.get("kpis", []))
 
 
 async def until(check: Any, timeout: float = 30.0) -> None:
@@ -31,9 +45,10 @@ async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[int,
     async with ReplayRun(settings, web_enabled=True, web_port=port, tokens_file=tokens) as run:
         steps = read_scenario(SCENARIOS / "01-green-channel" / "events.jsonl")
         steps += read_scenario(SCENARIOS / "06-bad-input" / "events.jsonl")
-        await run.play(steps)
-        await until(lambda: get(port, "/declarations/310020260000000601", OPS)[0] == 200)
-        await until(lambda: get(port, "/kpis", OPS)[1]["kpis"][0]["released"] == 5)
+        await run.play([*steps, *other_buyers_steps()])
+        await until(lambda: get(port, "/declarations/310020260000009002", OPS)[0] == 200)
+        # The read model follows the outputs: wait for the KPIs of every release.
+        await until(lambda: released_total(port) == 14)
         yield port, run
 
 

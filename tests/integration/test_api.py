@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from stream.replay import ReplayRun
-from stream.scenario import read_scenario
+from stream.scenario import Message, read_scenario
+from tests.builders import filed, lifecycle
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 OPS, BUYER_1, BUYER_2 = "ops-token-0123456789", "buyer-1-token-0123456789", "buyer-2-token-012345"
@@ -29,6 +30,27 @@ token = "{BUYER_2}"
 role = "buyer"
 buyer_id = "buyer-002"
 """
+
+
+# Declarations of a second buyer, beside scenario 01's and 06's (all of buyer-001), from
+# scenario 01's qualified firm: a green filing, and one released 4 hours after filing.
+OTHER_BUYER: dict[str, dict[str, Any]] = {
+    "310020260000009001": {"status": "ACCEPTED", "channel": "GREEN", "clearance_hours": None},
+    "310020260000009002": {"status": "RELEASED", "channel": "GREEN", "clearance_hours": 4.0},
+}
+
+
+def other_buyers_steps() -> list[Message]:
+    steps = []
+    for declaration_id, expected in OTHER_BUYER.items():
+        filing = filed(declaration_id=declaration_id, buyer_id="buyer-002")
+        steps.append(Message("declarations", declaration_id.encode(), json.dumps(filing).encode()))
+        if expected["status"] == "RELEASED":
+            release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00", declaration_id)
+            steps.append(
+                Message("releases", declaration_id.encode(), json.dumps(release).encode())
+            )
+    return steps
 
 
 def free_port() -> int:
@@ -74,9 +96,24 @@ async def test_access_rules_and_endpoints(served: tuple[int, ReplayRun]) -> None
     assert ids == sorted(ids)
     status, last = get(port, "/buyers/buyer-001/declarations?page_size=5&page=3", BUYER_1)
     assert last["next_page"] is None and len(last["items"]) == 3
-    status, held = get(port, "/buyers/buyer-001/declarations?status=accepted", OPS)
-    assert all(d["status"] == "ACCEPTED" for d in held["items"])
+    status, departed = get(port, "/buyers/buyer-001/declarations?status=departed", OPS)
+    assert status == 200 and [d["declaration_id"] for d in departed["items"]] == [
+        "310020260000000601"
+    ]
+    status, accepted = get(port, "/buyers/buyer-002/declarations?status=ACCEPTED", BUYER_2)
+    assert status == 200 and [d["declaration_id"] for d in accepted["items"]] == [
+        "310020260000009001"
+    ]
+    status, theirs = get(port, "/buyers/buyer-002/declarations", BUYER_2)
+    assert status == 200 and theirs["total"] == 2
+    assert {d["declaration_id"]: d["status"] for d in theirs["items"]} == {
+        i: e["status"] for i, e in OTHER_BUYER.items()
+    }
+    status, mine = get(port, "/buyers/buyer-001/declarations?page_size=100", BUYER_1)
+    assert status == 200 and not {d["declaration_id"] for d in mine["items"]} & set(OTHER_BUYER)
     assert get(port, "/buyers/buyer-001/declarations", BUYER_2)[0] == 404
+    assert get(port, "/declarations/310020260000009001", BUYER_1)[0] == 404
+    assert get(port, "/declarations/310020260000009001", BUYER_2)[0] == 200
     assert get(port, "/buyers/buyer-001/declarations?page=0", OPS)[0] == 400
 
     status, firm = get(port, "/firms/91330206MA2A777777/eligibility?at=2026-05-09T09:00:00%2B08:00",
@@ -107,22 +144,22 @@ def metric(text: str, name: str, **labels: str) -> float:
 def expectations() -> dict[str, Any]:
     """What the metrics must show after scenarios 01 and 06, computed from their files."""
     from stream.ingest import Decoded, decode
-    from stream.scenario import Message
 
     events_in: dict[str, int] = {}
     contents: set[str] = set()
-    for name in ("01-green-channel", "06-bad-input"):
-        for step in read_scenario(SCENARIOS / name / "events.jsonl"):
-            if isinstance(step, Message):
-                result = decode(step.topic, step.key, step.value)
-                if isinstance(result, Decoded):
-                    events_in[step.topic] = events_in.get(step.topic, 0) + 1
-                    if type(result.event).__name__ in ("DeclarationFiled", "DeclarationAmended"):
-                        contents.add(result.event.event_id)
+    played = [s for name in ("01-green-channel", "06-bad-input")
+              for s in read_scenario(SCENARIOS / name / "events.jsonl")]
+    for step in [*played, *other_buyers_steps()]:
+        if isinstance(step, Message):
+            result = decode(step.topic, step.key, step.value)
+            if isinstance(result, Decoded):
+                events_in[step.topic] = events_in.get(step.topic, 0) + 1
+                if type(result.event).__name__ in ("DeclarationFiled", "DeclarationAmended"):
+                    contents.add(result.event.event_id)
     statuses = [
         s for name in ("01-green-channel", "06-bad-input")
         for s in json.loads((SCENARIOS / name / "expected.json").read_text())["statuses"]
-    ]
+    ] + list(OTHER_BUYER.values())
     return {"events_in": events_in, "decisions": len(contents), "statuses": statuses}
 
 

@@ -7,7 +7,7 @@ import base64
 import json
 
 from stream.admin import group_lag
-from stream.replay import wait_until_processed
+from stream.replay import read_records, wait_until_processed
 from stream.settings import Settings
 from stream.topics import Topology
 from stream.worker import WorkerProcess
@@ -50,11 +50,20 @@ async def test_bad_messages_become_dead_letters_and_good_ones_apply(
     assert base64.b64decode(binary["raw"]) == b"\xff\xfe\x00 not utf-8"
     too_large = next(d for d in letters if d["error_code"] == "TOO_LARGE")
     assert too_large["key"] == OTHER and too_large["raw"] == huge  # the whole message
-    assert all(d["offset"] >= 0 and d["partition"] >= 0 and d["received_at"] for d in letters)
+    # Each letter's provenance names the very message it holds.
+    topology = Topology.from_settings(settings)
+    inputs = {
+        (topology.bare(r.topic), r.partition, r.offset): r.value
+        for r in await read_records(settings.bootstrap_servers, topology.inputs)
+    }
+    for letter in letters:
+        raw = letter["raw"].encode() if letter["raw_encoding"] == "utf-8" else base64.b64decode(
+            letter["raw"])
+        assert inputs[(letter["source_topic"], letter["partition"], letter["offset"])] == raw
+        assert letter["received_at"]
 
     statuses = await outputs(settings, "declaration-status")
     assert statuses[-1]["status"] == "RELEASED" and statuses[-1]["declaration_id"] == DECL
 
-    topology = Topology.from_settings(settings)
     lag = await group_lag(settings.bootstrap_servers, settings.app_id, topology.consumed)
     assert not any(lag.values())  # committed offsets cover every message

@@ -39,4 +39,6 @@ async def test_a_late_revocation_reassesses_the_declaration(
     decisions = await outputs(settings, "release-decisions")
     assert [d["sequence"] for d in decisions] == [1, 2]
     assert decisions[-1]["eligibility"]["certificates"]["ISO9001"] is None
-    assert decisions[-1]["decision"] in ("STANDARD_REVIEW", "INSPECTION_REQUIRED")
+    # Sampling is a function of the declaration id: its draw (0.823) is above the
+    # standard channel's inspection rate, so a review, not an inspection.
+    assert decisions[-1]["decision"] == "STANDARD_REVIEW"

@@ -28,7 +28,7 @@ def test_scenario_agrees_through_replay(scenario: Path, kafka: str) -> None:
     env = {**os.environ, "CUSTOMS_STREAM_BROKER": kafka}
     result = subprocess.run(
         [sys.executable, "-m", "stream", "replay", str(scenario / "events.jsonl")],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env, capture_output=True, text=True, timeout=240,  # within pytest's 300 s
     )
     assert result.returncode == 0, result.stderr[-3000:]
     actual = json.loads(result.stdout)
@@ -36,9 +36,8 @@ def test_scenario_agrees_through_replay(scenario: Path, kafka: str) -> None:
     assert differences(expected, actual) == []
 
 
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"no shared scenarios at {SHARED} to compare")
 def test_the_copies_match_the_shared_scenarios() -> None:
-    if not SHARED.is_dir():  # a clone without the contract beside it: nothing to compare
-        return
     shared = sorted(p.name for p in SHARED.iterdir() if p.is_dir())
     assert shared == [p.name for p in SCENARIOS]
     for name in shared:
