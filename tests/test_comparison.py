@@ -17,7 +17,7 @@ EXPECTED = json.loads(
 
 
 def changed(**edits: Any) -> dict[str, Any]:
-    actual = copy.deepcopy(EXPECTED)
+    actual: dict[str, Any] = copy.deepcopy(EXPECTED)
     for path, value in edits.items():
         *where, name = path.split("__")
         target: Any = actual

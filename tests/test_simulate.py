@@ -41,7 +41,7 @@ def test_traffic_is_realistic_and_mostly_valid() -> None:
 
 
 def test_returns_come_at_authorised_and_unauthorised_districts() -> None:
-    districts = Counter()
+    districts: Counter[str] = Counter()
     for message in take(3, 40000):
         if message.topic == "returns":
             result = decode("returns", message.key, message.value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
+from schemas.outputs import ErrorCode
 from stream.admin import group_lag
 from stream.replay import read_records, wait_until_processed
 from stream.settings import Settings
@@ -15,6 +16,7 @@ from tests.builders import DECL, filed, lifecycle
 from tests.integration.test_roundtrip import outputs, publish
 
 OTHER = "310020260000000102"
+FILING = filed()
 
 
 async def test_bad_messages_become_dead_letters_and_good_ones_apply(
@@ -30,8 +32,17 @@ async def test_bad_messages_become_dead_letters_and_good_ones_apply(
                                        "release_type": 7}).encode()),
         ("firms", None, json.dumps({"event_type": "FirmEnrolled", "firm_id": 42}).encode()),
         ("returns", None, b"null"),
+        ("inspections", None, json.dumps({
+            **lifecycle("InspectionOrdered", "2026-05-09T11:00:00+08:00"),
+            "event_type": "InspectionTeleported",
+        }).encode()),
+        ("declarations", DECL.encode(), json.dumps(
+            lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")).encode()),
+        ("declarations", OTHER.encode(), json.dumps(filed()).encode()),  # DECL's, under OTHER
+        ("declarations", DECL.encode(), json.dumps({**filed(), "buyer_reference": "PO-X",
+                                                    "event_id": FILING["event_id"]}).encode()),
     ]
-    good_before = ("declarations", DECL.encode(), json.dumps(filed()).encode())
+    good_before = ("declarations", DECL.encode(), json.dumps(FILING).encode())
     good_after = ("releases", None, json.dumps(
         lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")).encode())
     await publish(settings, [good_before, *bad])
@@ -41,11 +52,15 @@ async def test_bad_messages_become_dead_letters_and_good_ones_apply(
 
     letters = await outputs(settings, "dead-letters")
     codes = sorted((d["source_topic"], d["error_code"]) for d in letters)
+    # One letter per bad message, every code of the contract, each counted.
     assert codes == [
-        ("declarations", "INVALID_JSON"), ("declarations", "TOO_LARGE"),
-        ("firms", "SCHEMA_VIOLATION"), ("inspections", "INVALID_JSON"),
+        ("declarations", "EVENT_ID_CONFLICT"), ("declarations", "INVALID_JSON"),
+        ("declarations", "KEY_MISMATCH"), ("declarations", "TOO_LARGE"),
+        ("declarations", "WRONG_TOPIC"), ("firms", "SCHEMA_VIOLATION"),
+        ("inspections", "INVALID_JSON"), ("inspections", "UNKNOWN_EVENT_TYPE"),
         ("releases", "SCHEMA_VIOLATION"), ("returns", "NOT_AN_OBJECT"),
     ]
+    assert {c for _, c in codes} | {"PROCESSING_ERROR"} == {c.value for c in ErrorCode}
     binary = next(d for d in letters if d["raw_encoding"] == "base64")
     assert base64.b64decode(binary["raw"]) == b"\xff\xfe\x00 not utf-8"
     too_large = next(d for d in letters if d["error_code"] == "TOO_LARGE")

@@ -6,18 +6,21 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from stream.replay import read_topic, wait_until_processed
+from stream.replay import read_records, read_topic, wait_until_processed
 from stream.settings import Settings
 from stream.topics import Topology
 from stream.worker import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 
 
-async def publish(settings: Settings, messages: list[tuple[str, bytes | None, bytes]]) -> None:
+async def publish(
+    settings: Settings, messages: Sequence[tuple[str, bytes | None, bytes]]
+) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, max_request_size=4 * 1024 * 1024
     )
@@ -40,9 +43,10 @@ async def test_a_filing_comes_out_as_a_status_update(
     pipeline_worker: tuple[Settings, WorkerProcess],
 ) -> None:
     settings, worker = pipeline_worker
+    filing = filed()
     # Topics are read in no fixed order relative to each other: wait in between, so
     # that the sequence of updates is known.
-    await publish(settings, [("declarations", DECL.encode(), json.dumps(filed()).encode())])
+    await publish(settings, [("declarations", DECL.encode(), json.dumps(filing).encode())])
     await wait_until_processed(settings, worker, timeout=60)
     release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
     await publish(settings, [("releases", DECL.encode(), json.dumps(release).encode())])
@@ -57,6 +61,24 @@ async def test_a_filing_comes_out_as_a_status_update(
     ]
     kpis = await outputs(settings, "clearance-kpis")
     assert kpis[-1]["released"] == 1 and kpis[-1]["port"] == "CNNGB"
+
+    # Each output names the input behind it; a status update, the events it shows.
+    topology = Topology.from_settings(settings)
+    inputs = {r.value: f"{topology.bare(r.topic)}:{r.partition}:{r.offset}"
+              for r in await read_records(settings.bootstrap_servers, topology.inputs)}
+    filing_ref = inputs[json.dumps(filing).encode()]
+    release_ref = inputs[json.dumps(release).encode()]
+    status_records = await read_records(
+        settings.bootstrap_servers, [topology.name("declaration-status")]
+    )
+    headers = [dict(r.headers) for r in sorted(status_records, key=lambda r: r.offset)]
+    assert [h["x-caused-by"].decode() for h in headers] == [filing_ref, release_ref]
+    shown = [f"e:{filing['event_id']}", f"e:{release['event_id']}"]
+    assert [json.loads(h["x-events"]) for h in headers] == [shown[:1], sorted(shown)]
+    [decision] = await read_records(
+        settings.bootstrap_servers, [topology.name("release-decisions")]
+    )
+    assert dict(decision.headers)["x-caused-by"].decode() == filing_ref
 
 
 def test_the_worker_fails_clearly_without_a_broker(settings: Settings) -> None:

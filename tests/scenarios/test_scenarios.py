@@ -3,16 +3,22 @@ broker and compared with its expected.json field for field."""
 
 from __future__ import annotations
 
+import asyncio
 import filecmp
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from stream.replay import delete_topics, read_records
 from stream.scenario import differences
+from stream.settings import Settings
+from stream.topics import Topology
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = sorted(p for p in HERE.iterdir() if (p / "events.jsonl").exists())
@@ -27,13 +33,44 @@ def test_there_are_scenarios() -> None:
 def test_scenario_agrees_through_replay(scenario: Path, kafka: str) -> None:
     env = {**os.environ, "CUSTOMS_STREAM_BROKER": kafka}
     result = subprocess.run(
-        [sys.executable, "-m", "stream", "replay", str(scenario / "events.jsonl")],
+        [sys.executable, "-m", "stream", "replay", str(scenario / "events.jsonl"),
+         "--keep-topics"],
         env=env, capture_output=True, text=True, timeout=240,  # within pytest's 300 s
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    actual = json.loads(result.stdout)
-    expected = json.loads((scenario / "expected.json").read_text())
-    assert differences(expected, actual) == []
+    prefix = re.search(r"topics under prefix '([^']+)'", result.stderr)
+    assert prefix is not None, result.stderr[-2000:]
+    settings = Settings(broker=kafka, topic_prefix=prefix.group(1))
+    try:
+        actual = json.loads(result.stdout)
+        expected = json.loads((scenario / "expected.json").read_text())
+        assert differences(expected, actual) == []
+        # The decisions topic says the same as the statuses: the latest decision of each
+        # declaration is the one its expected status names, with the same reasons.
+        decisions = asyncio.run(latest_decisions(settings))
+        for status in expected["statuses"]:
+            if status.get("decision") is None:
+                assert status["declaration_id"] not in decisions
+                continue
+            decision = decisions[status["declaration_id"]]
+            assert decision["decision"] == status["decision"], status["declaration_id"]
+            assert sorted(decision["reasons"]) == sorted(status["decision_reasons"])
+            assert decision["channel"] == status["channel"]
+    finally:
+        asyncio.run(delete_topics(settings))
+
+
+async def latest_decisions(settings: Settings) -> dict[str, dict[str, Any]]:
+    records = await read_records(
+        settings.bootstrap_servers, [Topology.from_settings(settings).name("release-decisions")]
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        decision = json.loads(record.value)
+        known = latest.get(decision["declaration_id"])
+        if known is None or decision["sequence"] > known["sequence"]:
+            latest[decision["declaration_id"]] = decision
+    return latest
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"no shared scenarios at {SHARED} to compare")
@@ -47,3 +84,21 @@ def test_the_copies_match_the_shared_scenarios() -> None:
             SHARED / name, HERE / name, comparison.common_files, shallow=False
         )
         assert not mismatch and not errors, (name, mismatch, errors)
+
+
+def test_replay_expect_fails_on_a_difference(kafka: str, tmp_path: Path) -> None:
+    scenario = HERE / "02-validation-and-amendment"
+    expected = json.loads((scenario / "expected.json").read_text())
+    first = expected["statuses"][0]
+    first["status"] = "WITHDRAWN" if first["status"] != "WITHDRAWN" else "RELEASED"
+    wrong = tmp_path / "expected.json"
+    wrong.write_text(json.dumps(expected))
+    result = subprocess.run(
+        [sys.executable, "-m", "stream", "replay", str(scenario / "events.jsonl"),
+         "--expect", str(wrong)],
+        env={**os.environ, "CUSTOMS_STREAM_BROKER": kafka}, capture_output=True, text=True,
+        timeout=240,
+    )
+    assert result.returncode == 1
+    assert f"differs: status of {first['declaration_id']}.status: expected" in result.stderr
+    assert "agrees" not in result.stderr

@@ -1,0 +1,134 @@
+"""The commands a user runs, on the real broker: each does its job, and the long-running
+ones stop cleanly on SIGINT (Ctrl-C), everything they started with them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from stream.admin import connect_admin
+from stream.replay import delete_topics, read_records
+from stream.settings import Settings
+from stream.topics import SPECS, Topology
+from tests.conftest import CACHE, ROOT, TEST_BROKER_PORT
+from tests.integration.test_api import free_port, get
+
+
+def command_env(kafka: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ, "CUSTOMS_STREAM_BROKER": kafka, "CUSTOMS_STREAM_CACHE_DIR": str(CACHE),
+        "CUSTOMS_STREAM_BROKER_PORT": str(TEST_BROKER_PORT), **extra,
+    }
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "stream", *args], env=env, stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )
+
+
+async def run_command(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "stream", *args], env=env, capture_output=True,
+        text=True, timeout=60,
+    )
+
+
+def interrupt_and_wait(process: subprocess.Popen[bytes], within: float) -> float:
+    """SIGINT to the command's process group (Ctrl-C); seconds until all of it ended."""
+    began = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(within)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return time.monotonic() - began
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def topics_of(settings: Settings) -> set[str]:
+    admin = await connect_admin(settings.bootstrap_servers)
+    try:
+        return {t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)}
+    finally:
+        await admin.close()
+
+
+async def test_topics_creates_every_topic_once(kafka: str, settings: Settings) -> None:
+    prefix = f"cmd-{uuid.uuid4().hex[:8]}"
+    env = command_env(kafka, CUSTOMS_STREAM_TOPIC_PREFIX=prefix)
+    run = settings.model_copy(update={"topic_prefix": prefix, "app_id": prefix})
+    try:
+        first = await run_command(["topics"], env)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.startswith(f"created {len(SPECS)} topics")
+        assert await topics_of(run) == set(Topology.from_settings(run).all)
+        again = await run_command(["topics"], env)
+        assert again.returncode == 0 and again.stdout.strip() == "created 0 topics"
+    finally:
+        await delete_topics(run)
+
+
+async def test_simulate_publishes_until_interrupted(
+    kafka: str, settings: Settings, tmp_path: Path
+) -> None:
+    prefix = f"sim-{uuid.uuid4().hex[:8]}"
+    run = settings.model_copy(update={"topic_prefix": prefix, "app_id": prefix})
+    env = command_env(kafka, CUSTOMS_STREAM_TOPIC_PREFIX=prefix)
+    process = start(["simulate", "--rate", "200", "--seed", "5"], env, tmp_path / "sim.log")
+    try:
+        deadline = time.monotonic() + 60
+        while "messages published" not in (tmp_path / "sim.log").read_text():
+            assert process.poll() is None, (tmp_path / "sim.log").read_text()
+            assert time.monotonic() < deadline, "simulate published nothing in 60 s"
+            await asyncio.sleep(0.2)
+        took = await asyncio.to_thread(interrupt_and_wait, process, 15)
+        assert process.returncode in (0, 130) and took < 15
+        published = await read_records(run.bootstrap_servers, Topology.from_settings(run).inputs)
+        assert len(published) >= 200  # "N messages published" comes every 10 s of traffic
+    finally:
+        await delete_topics(run)
+
+
+async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = command_env(kafka, CUSTOMS_STREAM_WEB_PORT=str(port))  # finds the test broker
+    log = tmp_path / "demo.log"
+    process = start(["demo", "--rate", "50", "--seed", "3"], env, log)
+    try:
+        deadline = time.monotonic() + 120
+        while (found := re.search(r"/board#token=(\S+)", log.read_text())) is None:
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the demo printed no board address"
+            await asyncio.sleep(0.5)
+        token = found.group(1)
+        for _ in range(60):  # traffic flows through the worker to the board
+            status, data = get(port, "/board/data", token)
+            if status == 200 and data["total"] > 0:
+                break
+            await asyncio.sleep(1)
+        assert status == 200 and data["total"] > 0
+        took = await asyncio.to_thread(interrupt_and_wait, process, 30)
+        assert process.returncode == 0 and took < 30, log.read_text()[-2000:]
+        assert not group_alive(process.pid), "something the demo started is still running"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
