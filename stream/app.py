@@ -15,6 +15,7 @@ from stream.metrics import Metrics
 from stream.published import ReadModelFeed, StatusBook
 from stream.settings import Settings
 from stream.topics import Topology
+from stream.web.guard import FAUST_ROUTES_OFF
 
 
 @dataclass
@@ -73,6 +74,7 @@ def _faust_app(settings: Settings) -> faust.App:
         autodiscover=False,
         # The topology checks its own topics; Faust's leader topic is not needed.
         topic_disable_leader=True,
+        **FAUST_ROUTES_OFF,
     )
 
 
@@ -107,12 +109,13 @@ def _serve_web(pipeline: Pipeline) -> None:
     """The HTTP API, the status board and /metrics (Faust's sensors and ours)."""
     from faust.sensors.prometheus import setup_prometheus_sensors
 
-    from stream.web import api, board
-    from stream.web.auth import Tokens
+    from stream.web import api, board, guard
+    from stream.web.auth import TokenStore
 
+    guard.install(pipeline.app, pipeline.settings.cors_origins)
     registry = pipeline.metrics.registry
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
-    pipeline.api = api.register(pipeline, Tokens.load(pipeline.settings.tokens_file))
+    pipeline.api = api.register(pipeline, TokenStore(pipeline.settings.tokens_file))
     board.register(pipeline.api)
     pipeline.metrics.open_declarations.set_function(pipeline.book.open_count)
     pipeline.metrics.unreadable_outputs.set_function(lambda: pipeline.feed.malformed)

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 
 from stream.broker import BrokerError, LocalBroker
+from stream.cli_tokens import tokens_app
 from stream.settings import Settings
 
 app = typer.Typer(
@@ -19,13 +21,18 @@ app = typer.Typer(
 )
 broker_app = typer.Typer(help="The local single-node Kafka broker.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
+app.add_typer(tokens_app, name="tokens")
 
 
 def _settings() -> Settings:
     try:
         return Settings()
-    except Exception as exc:  # pydantic's message names the variable and the problem
-        _fail(f"invalid settings: {exc}")
+    except ValidationError as exc:  # by name and problem: a value may be a secret
+        problems = "; ".join(
+            f"CUSTOMS_STREAM_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        _fail(f"invalid settings: {problems}")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import secrets
 import time
 import urllib.request
 from collections.abc import Callable
@@ -19,22 +18,16 @@ from stream.publish import publish_traffic
 from stream.settings import Settings
 from stream.simulate import BUYERS, Traffic
 from stream.topics import Topology
+from stream.web import auth
 from stream.worker import WorkerProcess
 
 Say = Callable[[str], None]
 
 
 def write_tokens(path: Path) -> dict[str, str]:
-    """Fresh demo tokens: one for ops, one per simulated buyer."""
-    tokens = {"ops": secrets.token_urlsafe(18)}
-    tokens.update({buyer: secrets.token_urlsafe(18) for buyer in BUYERS})
-    lines = [f'[[token]]\ntoken = "{tokens["ops"]}"\nrole = "ops"\n']
-    lines += [
-        f'[[token]]\ntoken = "{tokens[b]}"\nrole = "buyer"\nbuyer_id = "{b}"\n' for b in BUYERS
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    path.chmod(0o600)
+    """Fresh demo tokens (their hashes in ``path``): one for ops, one per buyer."""
+    tokens = {"ops": auth.add(path, "ops", name="demo")[0]}
+    tokens.update({buyer: auth.add(path, "buyer", buyer_id=buyer)[0] for buyer in BUYERS})
     return tokens
 
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     web_enabled: bool = Field(True, description="Serve the HTTP API from the worker.")
     policy_file: Path = Field(DEFAULT_POLICY, description="Policy TOML (scope, rates, rules).")
     tokens_file: Path | None = Field(None, description="API bearer tokens (TOML).")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins whose pages may call the API (CORS), as JSON: ["https://x"].',
+    )
     partitions: int = Field(4, ge=1, le=256, description="Partitions of each keyed topic.")
     commit_interval: float = Field(
         2.0, gt=0, description="Seconds between offset commits of processed messages."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import subprocess
@@ -53,9 +54,10 @@ class WorkerExited(RuntimeError):
 
 def _worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
+    for name, value in settings.model_dump(mode="json").items():
         if value is not None:
-            env[f"CUSTOMS_STREAM_{name.upper()}"] = str(value)
+            text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+            env[f"CUSTOMS_STREAM_{name.upper()}"] = text
     env["CUSTOMS_STREAM_LOG_LEVEL"] = os.environ.get("CUSTOMS_STREAM_WORKER_LOG_LEVEL", "warning")
     return env
 

@@ -16,7 +16,7 @@ from faust import web
 from schemas.types import format_instant
 from stream.app import Pipeline
 from stream.core.eligibility import firm_eligibility_at
-from stream.web.auth import Principal, Tokens
+from stream.web.auth import Principal, TokenStore
 
 DECLARATION_ID = re.compile(r"^\d{18}$")
 MAX_PAGE_SIZE = 500
@@ -40,20 +40,22 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         raise ApiError(400, f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 
 
 class Api:
-    def __init__(self, pipeline: Pipeline, tokens: Tokens) -> None:
+    def __init__(self, pipeline: Pipeline, tokens: TokenStore) -> None:
         self.pipeline, self.tokens = pipeline, tokens
         self.book, self.feed = pipeline.book, pipeline.feed
 
     def principal(self, request: web.Request) -> Principal:
-        if not self.tokens.principals:
+        tokens = self.tokens.current()
+        if not tokens.principals:
             raise ApiError(401, "no API tokens are configured (CUSTOMS_STREAM_TOKENS_FILE)")
-        principal = self.tokens.authenticate(request.headers.get("Authorization"))
+        principal = tokens.authenticate(request.headers.get("Authorization"))
         if principal is None:
             raise ApiError(401, "a valid bearer token is required")
         return principal
@@ -115,7 +117,7 @@ class Api:
         return self.feed.ready.is_set() and not self.pipeline.app.rebalancing
 
 
-def register(pipeline: Pipeline, tokens: Tokens) -> Api:
+def register(pipeline: Pipeline, tokens: TokenStore) -> Api:
     api = Api(pipeline, tokens)
     app = pipeline.app
 

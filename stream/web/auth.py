@@ -1,37 +1,61 @@
-"""Bearer tokens for the HTTP API, from a TOML file::
+"""Bearer tokens for the HTTP API. The file holds only each token's SHA-256, never the
+token itself; ``customs-stream tokens add`` makes a token, prints it once and writes
+its hash::
 
     [[token]]
-    token = "a-long-random-secret"
+    id = "tok-6c1f0a9e"          # names the token (to revoke it); not a secret
+    sha256 = "9f86d0…"           # SHA-256 of the token, hex
     role = "ops"                 # sees everything
+    name = "control-room"
 
     [[token]]
-    token = "another-secret"
+    id = "tok-2b7d44c1"
+    sha256 = "60303a…"
     role = "buyer"
     buyer_id = "buyer-001"       # sees only this buyer's declarations
+
+Tokens are 256 random bits, so a plain SHA-256 is enough: there is nothing to guess.
+The worker reads the file again when it changes. No token or hash is ever written to a
+log line or an error message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
+import logging
+import os
+import secrets
+import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+log = logging.getLogger(__name__)
+RELOAD_EVERY = 1.0  # seconds between looks at the file
+
 
 class TokensError(ValueError):
-    """The tokens file is missing or invalid."""
+    """The tokens file is missing or invalid (the message holds no secret)."""
+
+
+def digest(token: str) -> str:
+    # Header bytes that are not UTF-8 reach us as surrogates (aiohttp): hash them as sent.
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class Principal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    token: str = Field(min_length=16)
+    id: str = Field(pattern=r"^tok-[0-9a-f]{8}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", repr=False)
     role: Literal["ops", "buyer"]
-    buyer_id: str | None = None
-    name: str | None = None
+    buyer_id: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, max_length=64)
 
     @model_validator(mode="after")
     def _buyers_name_their_buyer(self) -> Principal:
@@ -47,6 +71,31 @@ class _TokensFile(BaseModel):
     token: list[Principal] = Field(default_factory=list)
 
 
+def _describe(exc: ValidationError) -> str:
+    """What is wrong, by place, without the values (which may be secrets)."""
+    return "; ".join(
+        f"token entry {'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
+
+
+def parse(text: str, path: Path) -> tuple[Principal, ...]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TokensError(f"tokens file {path} is not TOML ({exc.args[0][:80]})") from None
+    for entry in data.get("token", []) if isinstance(data, dict) else []:
+        if isinstance(entry, dict) and "token" in entry:
+            raise TokensError(
+                f"tokens file {path} holds a plain token; tokens are kept as hashes: "
+                "make them with `customs-stream tokens add`"
+            )
+    try:
+        return tuple(_TokensFile.model_validate(data).token)
+    except ValidationError as exc:
+        raise TokensError(f"tokens file {path} is invalid: {_describe(exc)}") from None
+
+
 @dataclass(frozen=True)
 class Tokens:
     principals: tuple[Principal, ...] = ()
@@ -56,21 +105,101 @@ class Tokens:
         if path is None:
             return cls()
         try:
-            data = tomllib.loads(path.read_text())
-            parsed = _TokensFile.model_validate(data)
-        except FileNotFoundError as exc:
-            raise TokensError(f"tokens file not found: {path}") from exc
-        except (tomllib.TOMLDecodeError, ValidationError) as exc:
-            raise TokensError(f"tokens file {path} is invalid: {exc}") from exc
-        return cls(tuple(parsed.token))
+            text = path.read_text()
+        except FileNotFoundError:
+            raise TokensError(f"tokens file not found: {path}") from None
+        return cls(parse(text, path))
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """The principal a ``Bearer`` header names, or None."""
         if not authorization or not authorization.startswith("Bearer "):
             return None
-        offered = authorization.removeprefix("Bearer ").strip().encode()
+        offered = digest(authorization.removeprefix("Bearer ").strip()).encode()
         found = None
-        for principal in self.principals:  # compare with every token, in constant time
-            if hmac.compare_digest(offered, principal.token.encode()):
+        for principal in self.principals:  # compare with every hash, in constant time
+            if hmac.compare_digest(offered, principal.sha256.encode()):
                 found = principal
         return found
+
+
+@dataclass
+class TokenStore:
+    """The tokens of a file, read again when the file changes. A file that turns
+    invalid closes the API (no principal) until it is mended: a revocation must never
+    be undone by a typo."""
+
+    path: Path | None
+    tokens: Tokens = field(default_factory=Tokens)
+    _seen: tuple[int, int] | None = None
+    _looked: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.tokens = Tokens.load(self.path)  # at start, an invalid file is an error
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def current(self) -> Tokens:
+        now = time.monotonic()
+        if self.path is None or now - self._looked < RELOAD_EVERY:
+            return self.tokens
+        self._looked = now
+        stamp = self._stamp()
+        if stamp != self._seen:
+            self._seen = stamp
+            try:
+                self.tokens = Tokens.load(self.path)
+                log.info("tokens file read again: %d tokens", len(self.tokens.principals))
+            except TokensError as exc:
+                self.tokens = Tokens()
+                log.error("%s; every data endpoint answers 401 until it is mended", exc)
+        return self.tokens
+
+
+# -- managing the file (``customs-stream tokens``) ----------------------------------------
+
+def _entry(principal: Principal) -> str:
+    lines = ["[[token]]"]
+    for name in ("id", "sha256", "role", "buyer_id", "name"):
+        value = getattr(principal, name)
+        if value is not None:
+            lines.append(f"{name} = {json.dumps(value)}")  # a TOML basic string
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, principals: tuple[Principal, ...]) -> None:
+    """Write the file whole (readable by its owner only), replacing it atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text("\n".join(_entry(p) for p in principals))
+    draft.chmod(0o600)
+    draft.replace(path)
+
+
+def add(path: Path, role: Literal["ops", "buyer"], buyer_id: str | None = None,
+        name: str | None = None) -> tuple[str, Principal]:
+    """A new token: returns it (to be shown once) and the entry written for it."""
+    current = Tokens.load(path).principals if path.exists() else ()
+    token = secrets.token_urlsafe(32)
+    principal = Principal(
+        id=f"tok-{secrets.token_hex(4)}", sha256=digest(token), role=role,
+        buyer_id=buyer_id, name=name,
+    )
+    write(path, (*current, principal))
+    return token, principal
+
+
+def revoke(path: Path, token_id: str) -> Principal:
+    current = Tokens.load(path).principals
+    gone = [p for p in current if p.id == token_id]
+    if not gone:
+        raise TokensError(f"no token {token_id} in {path}")
+    write(path, tuple(p for p in current if p.id != token_id))
+    return gone[0]

@@ -15,11 +15,13 @@ from stream.settings import Settings
 from tests.integration.test_api import (
     OPS,
     SCENARIOS,
-    TOKENS,
     free_port,
     get,
     other_buyers_steps,
+    write_tokens,
 )
+
+BUYERS_SITE = "https://erp.buyer.example"  # a dashboard allowed to call the API
 
 
 def released_total(port: int) -> int:
@@ -40,9 +42,10 @@ async def until(check: Any, timeout: float = 30.0) -> None:
 async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[int, ReplayRun]]:
     """A worker serving HTTP, after scenario 01 and 06 have been replayed through it."""
     tokens = tmp_path / "tokens.toml"
-    tokens.write_text(TOKENS)
+    write_tokens(tokens)
     port = free_port()
-    async with ReplayRun(settings, web_enabled=True, web_port=port, tokens_file=tokens) as run:
+    async with ReplayRun(settings, web_enabled=True, web_port=port, tokens_file=tokens,
+                         cors_origins=[BUYERS_SITE]) as run:
         steps = read_scenario(SCENARIOS / "01-green-channel" / "events.jsonl")
         steps += read_scenario(SCENARIOS / "06-bad-input" / "events.jsonl")
         await run.play([*steps, *other_buyers_steps()])

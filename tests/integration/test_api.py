@@ -15,21 +15,12 @@ from tests.builders import filed, lifecycle
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 OPS, BUYER_1, BUYER_2 = "ops-token-0123456789", "buyer-1-token-0123456789", "buyer-2-token-012345"
-TOKENS = f"""
-[[token]]
-token = "{OPS}"
-role = "ops"
+def write_tokens(path: Path) -> None:
+    """The tokens file the API tests serve with (hashes of the tokens above)."""
+    from tests.web.test_auth import hashed_file
 
-[[token]]
-token = "{BUYER_1}"
-role = "buyer"
-buyer_id = "buyer-001"
-
-[[token]]
-token = "{BUYER_2}"
-role = "buyer"
-buyer_id = "buyer-002"
-"""
+    hashed_file(path, **{OPS: ("ops", None), BUYER_1: ("buyer", "buyer-001"),
+                         BUYER_2: ("buyer", "buyer-002")})
 
 
 # Declarations of a second buyer, beside scenario 01's and 06's (all of buyer-001), from

@@ -1,0 +1,104 @@
+"""What stands between the worker's port and the world: only the project's own routes,
+JSON for every answer (errors included), and CORS for the origins the settings list.
+
+Faust mounts routes of its own on the same port (``/table/{name}/{key}/`` serves a
+table's values, ``/router/`` the partition map, ``/`` a status page): they are turned
+off, so that the routes that exist are exactly the documented ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
+from aiohttp import web as aioweb
+
+log = logging.getLogger(__name__)
+
+# Faust's own routes, off (faust-streaming 0.15.3 settings).
+FAUST_ROUTES_OFF: dict[str, Any] = {
+    "web_router_enabled": False, "web_tables_enabled": False, "web_graph_enabled": False,
+    "web_stats_enabled": False, "web_metrics_enabled": False,
+}
+PUBLIC = {"/health", "/ready", "/metrics", "/board"}  # no token needed
+PROTECTED = {  # a bearer token needed
+    "/declarations/{declaration_id}", "/buyers/{buyer_id}/declarations",
+    "/firms/{firm_id}/eligibility", "/kpis", "/board/data",
+}
+Handler = Callable[[aioweb.Request], Awaitable[aioweb.StreamResponse]]
+
+
+def drop_faust_routes(app: Any) -> None:
+    """Faust's production index ("/") has no setting of its own: not mounted either."""
+    app.web.blueprints._enabled[:] = []
+
+
+def _json(status: int, message: str, headers: dict[str, str] | None = None) -> aioweb.Response:
+    return aioweb.Response(
+        body=orjson.dumps({"error": message, "status": status}), status=status,
+        content_type="application/json", headers=headers,
+    )
+
+
+def json_errors() -> Any:
+    """Every answer JSON: unknown paths and methods, and failures, without details."""
+
+    @aioweb.middleware
+    async def middleware(request: aioweb.Request, handler: Handler) -> aioweb.StreamResponse:
+        try:
+            response = await handler(request)
+        except aioweb.HTTPException as exc:
+            return _json(exc.status, "no such resource" if exc.status == 404 else exc.reason)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.rel_url.path)
+            return _json(500, "internal error")
+        if response.status >= 400 and response.content_type != "application/json":
+            reason = "no such resource" if response.status == 404 else (response.reason or "")
+            return _json(response.status, reason)
+        return response
+
+    return middleware
+
+
+def cors(origins: Iterable[str]) -> Any:
+    """CORS for the listed origins only (a buyer's dashboard on another site)."""
+    allowed = frozenset(origins)
+
+    @aioweb.middleware
+    async def middleware(request: aioweb.Request, handler: Handler) -> aioweb.StreamResponse:
+        origin = request.headers.get("Origin")
+        permitted = origin is not None and origin in allowed
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if not permitted:
+                return _json(403, "origin not allowed")
+            response: aioweb.StreamResponse = aioweb.Response(status=204)
+            response.headers.update({
+                "Access-Control-Allow-Methods": "GET",
+                "Access-Control-Allow-Headers": "Authorization",
+                "Access-Control-Max-Age": "600",
+            })
+        else:
+            response = await handler(request)
+        if permitted:
+            assert origin is not None
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return middleware
+
+
+def install(app: Any, origins: Iterable[str]) -> None:
+    drop_faust_routes(app)
+    # CORS outermost, so that error answers carry its headers too.
+    app.web.web_app.middlewares.extend([cors(origins), json_errors()])
+
+
+def registered_routes(app: Any) -> set[str]:
+    """The paths the web server serves (after it was set up)."""
+    return {
+        route.resource.canonical for route in app.web.web_app.router.routes()
+        if route.resource is not None
+    }
