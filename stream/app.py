@@ -78,6 +78,15 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
+def policy_of(settings: Settings) -> Policy:
+    """The policy file's rules, with the secret sampling salt of the settings if set."""
+    policy = load_policy(settings.policy_file)
+    if settings.sampling_salt is not None:
+        salt = settings.sampling_salt.get_secret_value()
+        policy = policy.model_copy(update={"sampling_salt": salt})
+    return policy
+
+
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """A fully wired pipeline: topics, tables and agents on a fresh Faust app."""
     from stream import watchdog
@@ -88,7 +97,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     faust_fixes.apply()
     topology = Topology.from_settings(settings)
     app = _faust_app(settings)
-    pipeline = Pipeline(settings, load_policy(settings.policy_file), topology, app)
+    pipeline = Pipeline(settings, policy_of(settings), topology, app)
     pipeline.feed = ReadModelFeed(settings.bootstrap_servers, topology, pipeline.book)
 
     @app.task

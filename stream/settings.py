@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, description="Port of the worker's HTTP API and /metrics.")
     web_enabled: bool = Field(True, description="Serve the HTTP API from the worker.")
     policy_file: Path = Field(DEFAULT_POLICY, description="Policy TOML (scope, rates, rules).")
+    sampling_salt: SecretStr | None = Field(
+        None, description="Secret salt of inspection sampling; replaces the policy file's.",
+    )
     tokens_file: Path | None = Field(None, description="API bearer tokens (TOML).")
     cors_origins: list[str] = Field(
         default_factory=list,

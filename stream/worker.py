@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import faust
+from pydantic import SecretStr
 
 from stream.admin import ensure_topics
 from stream.app import build_pipeline
@@ -54,7 +55,11 @@ class WorkerExited(RuntimeError):
 
 def _worker_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    for name, value in settings.model_dump(mode="json").items():
+    dumped = settings.model_dump(mode="json")
+    for name, value in dumped.items():
+        secret = getattr(settings, name)
+        if isinstance(secret, SecretStr):  # the JSON form masks it
+            value = secret.get_secret_value()
         if value is not None:
             text = json.dumps(value) if isinstance(value, list | dict) else str(value)
             env[f"CUSTOMS_STREAM_{name.upper()}"] = text

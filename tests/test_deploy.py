@@ -38,3 +38,19 @@ def test_dashboard_queries_only_metrics_that_exist() -> None:
 def test_prometheus_scrapes_the_worker() -> None:
     config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
     assert "metrics_path: /metrics" in config and "worker:6066" in config
+
+
+def test_compose_runs_nothing_open_and_keeps_the_worker_up() -> None:
+    import yaml
+
+    root = DEPLOY.parent
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    grafana = compose["services"]["grafana"]["environment"]
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"].startswith("${")  # from the environment
+    worker = compose["services"]["worker"]
+    assert worker["restart"] == "unless-stopped"
+    assert worker["environment"]["CUSTOMS_STREAM_SAMPLING_SALT"].startswith("${")
+    dockerfile = (root / "Dockerfile").read_text().splitlines()
+    users = [line for line in dockerfile if line.startswith("USER ")]
+    assert users and users[-1] != "USER root"

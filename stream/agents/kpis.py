@@ -46,7 +46,8 @@ class Kpis:
         if group is not None and hours is not None:
             self.contributions[declaration_id] = [group[0], group[1], hours]
             if group in changed:  # a new or changed clearance, not a repeat
-                self.pipeline.metrics.clearance_hours.labels(*group).observe(hours)
+                port_label = self.pipeline.policy.port_label(group[0])
+                self.pipeline.metrics.clearance_hours.labels(port_label, group[1]).observe(hours)
         elif declaration_id in self.contributions:
             del self.contributions[declaration_id]
         for port, channel in sorted(changed):

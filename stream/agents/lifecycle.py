@@ -126,7 +126,8 @@ class Lifecycle:
             self.metrics.status_transitions.labels(before or "NONE", view.status.value).inc()
         if view.on_schedule is not None and previous.get("on_schedule") is None:
             punctual = "true" if view.on_schedule else "false"
-            self.metrics.departures.labels(view.port or "", punctual).inc()
+            port = self.pipeline.policy.port_label(view.port)
+            self.metrics.departures.labels(port, punctual).inc()
 
     async def publish(
         self, state: DeclarationState, step: Step, where: Provenance, value: bytes | None,

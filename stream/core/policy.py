@@ -50,13 +50,23 @@ class PerishablePolicy(_Frozen):
 
 class Policy(_Frozen):
     version: str = Field(min_length=1)
-    sampling_salt: str = Field(min_length=1)
+    # A secret in production (CUSTOMS_STREAM_SAMPLING_SALT replaces it): whoever knows it
+    # can choose declaration ids that escape inspection. Never shown in a repr.
+    sampling_salt: str = Field(min_length=1, repr=False)
     standard_inspection_rate: Rate
     on_schedule_grace_hours: float = Field(ge=0)
     green_channel: GreenChannelPolicy
     returns: ReturnsPolicy
     classification: dict[ProductCategory, tuple[Digits, ...]] = Field(default_factory=dict)
     perishable: PerishablePolicy = PerishablePolicy()
+    # Ports that metrics name; any other is reported as "other", so that no input can
+    # grow the number of time series. The green channel's ports are always named.
+    reported_ports: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")], ...] = ()
+
+    def port_label(self, port: str | None) -> str:
+        """A port as a metric label: itself if the policy names it, else "other"."""
+        named = port in self.reported_ports or any(e.port == port for e in self.green_channel.scope)
+        return port if port is not None and named else "other"
 
     @field_validator("classification")
     @classmethod
