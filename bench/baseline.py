@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.harness import CAUSED_BY
+from stream.kafka import client_options
 from stream.topics import LIFECYCLE_INPUTS
 
 OUTPUT = "baseline-out"
@@ -25,9 +26,11 @@ async def loop(prefix: str, group: str, bootstrap: str) -> None:
     topics = [f"{prefix}.{t}" for t in (*LIFECYCLE_INPUTS, "firms")]
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-        enable_auto_commit=False, max_partition_fetch_bytes=8 << 20,
+        enable_auto_commit=False, max_partition_fetch_bytes=8 << 20, **client_options(),
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_request_size=32 << 20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, max_request_size=32 << 20, **client_options()
+    )
     await consumer.start()
     await producer.start()
     stop = asyncio.Event()

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from stream.admin import group_lag
+from stream.kafka import client_options
 from stream.scenario import Message
 from stream.settings import Settings
 from stream.simulate import Traffic
@@ -33,7 +34,7 @@ async def publish(
     """Publish to ``{prefix}.{topic}``, as fast as possible or at ``rate`` per second."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=20, max_batch_size=1 << 20,
-        max_request_size=settings.max_message_bytes,
+        max_request_size=settings.max_message_bytes, **client_options(settings),
     )
     await producer.start()
     sent, started = 0, time.monotonic()

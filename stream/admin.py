@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from stream.kafka import client_options
 from stream.topics import SPECS, Topology
 
 
@@ -19,7 +20,9 @@ class BrokerUnavailable(RuntimeError):
 
 
 async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminClient:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10000, **client_options()
+    )
     try:
         await asyncio.wait_for(admin.start(), timeout)
     except (KafkaConnectionError, TimeoutError, OSError) as exc:
@@ -94,7 +97,9 @@ async def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> dict[s
     so it is already counted in the end offsets read afterwards.
     """
     admin = await connect_admin(bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options()
+    )
     try:
         committed = await admin.list_consumer_group_offsets(group)
         partitions = await topic_partitions(admin, topics)

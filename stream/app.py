@@ -9,7 +9,7 @@ from typing import Any
 
 import faust
 
-from stream import codec, faust_fixes
+from stream import codec, faust_fixes, kafka
 from stream.core.policy import Policy, load_policy
 from stream.metrics import Metrics
 from stream.published import ReadModelFeed, StatusBook
@@ -65,6 +65,7 @@ def _faust_app(settings: Settings) -> faust.App:
         producer_linger_ms=settings.producer_linger_ms,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
+        broker_credentials=kafka.faust_credentials(settings),
         web_enabled=settings.web_enabled,
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -93,6 +94,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     from stream.agents import firms, kpis, lag, lifecycle
 
     settings = settings or Settings()
+    kafka.configure(settings)
     codec.register()
     faust_fixes.apply()
     topology = Topology.from_settings(settings)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from stream.broker import BrokerError, LocalBroker
 from stream.cli_tokens import tokens_app
+from stream.kafka import configure
 from stream.settings import Settings
 
 app = typer.Typer(
@@ -26,13 +27,15 @@ app.add_typer(tokens_app, name="tokens")
 
 def _settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:  # by name and problem: a value may be a secret
         problems = "; ".join(
             f"CUSTOMS_STREAM_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors(include_input=False, include_url=False)
         )
         _fail(f"invalid settings: {problems}")
+    configure(settings)
+    return settings
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -40,33 +43,50 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _local_broker() -> LocalBroker:
+SecureOption = Annotated[
+    bool, typer.Option("--secure", help="The secured broker: SASL_SSL, SCRAM users, ACLs")
+]
+
+
+def _local_broker(secure: bool = False) -> LocalBroker:
     settings = _settings()
-    return LocalBroker(settings.cache_dir, settings.broker_port)
+    return LocalBroker(settings.cache_dir, settings.broker_port, secure)
 
 
 @broker_app.command("start")
-def broker_start() -> None:
+def broker_start(secure: SecureOption = False) -> None:
     """Start the local broker (fetching Kafka with Maven on first use) and wait for it."""
-    broker = _local_broker()
+    broker = _local_broker(secure)
     try:
         status = broker.start()
-    except BrokerError as exc:
+        if secure:
+            settings = _settings()
+            broker.grant(settings.topic_prefix, settings.app_id)
+    except (BrokerError, RuntimeError) as exc:
         _fail(str(exc))
     typer.echo(f"broker running (pid {status.pid}) at {status.bootstrap}; log: {status.log_file}")
+    if secure:
+        typer.echo(
+            f"SASL_SSL with SCRAM-SHA-512; CA: {broker.home / 'tls' / 'ca.pem'}; users and "
+            f"passwords: {broker.home / 'users.toml'}. A worker connects with\n"
+            "  CUSTOMS_STREAM_KAFKA_SECURITY_PROTOCOL=SASL_SSL "
+            "CUSTOMS_STREAM_KAFKA_USERNAME=pipeline\n"
+            "  CUSTOMS_STREAM_KAFKA_PASSWORD=<its password> "
+            f"CUSTOMS_STREAM_KAFKA_CA_FILE={broker.home / 'tls' / 'ca.pem'}"
+        )
 
 
 @broker_app.command("stop")
-def broker_stop() -> None:
+def broker_stop(secure: SecureOption = False) -> None:
     """Stop the local broker."""
-    broker = _local_broker()
+    broker = _local_broker(secure)
     typer.echo("broker stopped" if broker.stop() else "no broker was running")
 
 
 @broker_app.command("status")
-def broker_status() -> None:
+def broker_status(secure: SecureOption = False) -> None:
     """Tell whether the local broker runs; exit 1 when it does not."""
-    broker = _local_broker()
+    broker = _local_broker(secure)
     status = broker.status()
     if not status.running:
         typer.echo(f"broker not running (would be at {status.bootstrap})")

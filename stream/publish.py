@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 
+from stream.kafka import client_options
 from stream.scenario import Message
 from stream.settings import Settings
 from stream.topics import Topology
@@ -22,7 +23,7 @@ async def publish_traffic(
     ``limit`` messages; return how many were published."""
     topology = Topology.from_settings(settings)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
+        bootstrap_servers=settings.bootstrap_servers, **client_options(settings), linger_ms=5,
         max_request_size=settings.max_message_bytes,
     )
     await producer.start()

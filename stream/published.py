@@ -28,6 +28,7 @@ from aiokafka.errors import KafkaError
 from schemas.events import FirmEvent, ReturnDeclared, parse_event
 from stream.admin import connect_admin, topic_partitions
 from stream.core.eligibility import FirmHistory
+from stream.kafka import client_options
 from stream.topics import Topology
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class ReadModelFeed:
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, **client_options(),
             max_partition_fetch_bytes=32 * 1024 * 1024,
         )
         await consumer.start()

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from stream.admin import connect_admin, ensure_topics, group_lag, topic_partitions
+from stream.kafka import client_options, configure
 from stream.scenario import Barrier, Message, Step
 from stream.settings import Settings
 from stream.topics import Topology
@@ -106,7 +107,7 @@ async def wait_until_processed(
 async def read_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord[Any, Any]]:
     """Every record of the topics, from the beginning to their current end."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False,
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(),
         max_partition_fetch_bytes=64 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
     )
     admin = await connect_admin(bootstrap)
@@ -202,16 +203,21 @@ class ReplayRun:
 
     def __init__(
         self, base: Settings, progress: Progress = lambda _: None,
-        barrier_timeout: float = 120.0, keep_topics: bool = False, **overrides: Any,
+        barrier_timeout: float = 120.0, keep_topics: bool = False,
+        publisher: Settings | None = None, **overrides: Any,
     ) -> None:
+        """``publisher``: whose credentials publish the inputs, where the pipeline's own
+        may not (a secured cluster); the pipeline's by default."""
         self.settings = isolated(base).model_copy(update=overrides)
         self.topology = Topology.from_settings(self.settings)
         self.progress, self.barrier_timeout = progress, barrier_timeout
         self.keep_topics = keep_topics
         self.worker = WorkerProcess(self.settings, self.settings.data_dir / "worker.log")
         self.watched: Watched = self.worker
+        configure(self.settings)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
+            **client_options(publisher or self.settings),
             max_request_size=self.settings.max_message_bytes, acks="all",
             enable_idempotence=True,
         )

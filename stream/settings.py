@@ -7,6 +7,7 @@ tests need, so that an isolated pipeline is just a Settings with another topic p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,17 @@ class Settings(BaseSettings):
     broker: str = Field(
         "127.0.0.1:19092",
         description="Kafka bootstrap servers, comma separated (host:port).",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How clients reach Kafka: PLAINTEXT, SSL, or SASL_SSL.",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (with SASL_SSL).",
+    )
+    kafka_username: str | None = Field(None, description="SASL user (with SASL_SSL).")
+    kafka_password: SecretStr | None = Field(None, description="SASL password (a secret).")
+    kafka_ca_file: Path | None = Field(
+        None, description="CA certificate(s) (PEM) that signed the brokers' certificates.",
     )
     topic_prefix: str = Field("customs", description="Prefix of every topic name.")
     app_id: str = Field("customs-stream", description="Faust app id and consumer group.")

@@ -14,6 +14,7 @@ from pathlib import Path
 import faust
 from pydantic import SecretStr
 
+from stream import kafka
 from stream.admin import ensure_topics
 from stream.app import build_pipeline
 from stream.settings import Settings
@@ -22,6 +23,7 @@ from stream.topics import Topology
 
 def run_worker(settings: Settings) -> None:
     """Declare the topology (idempotent), then run the Faust worker; blocks."""
+    kafka.configure(settings)
     asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
     pipeline = build_pipeline(settings)
     worker = faust.Worker(

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from stream.broker import secure
+
 RESOURCES = resources.files("stream.broker") / "resources"
 
 
@@ -50,6 +52,7 @@ class BrokerStatus:
 class LocalBroker:
     cache_dir: Path
     port: int = 19092
+    secure: bool = False  # SASL_SSL with SCRAM users and ACLs (stream.broker.secure)
 
     def __post_init__(self) -> None:
         # Maven resolves relative paths against the pom, java against the cwd: be absolute.
@@ -69,7 +72,7 @@ class LocalBroker:
 
     @property
     def home(self) -> Path:
-        return self.cache_dir / f"broker-{self.port}"
+        return self.cache_dir / f"broker-{self.port}{'-secure' if self.secure else ''}"
 
     @property
     def data_dir(self) -> Path:
@@ -113,15 +116,20 @@ class LocalBroker:
 
     def _write_config(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
-        template = (RESOURCES / "server.properties").read_text()
+        name, extra = "server.properties", {}
+        if self.secure:
+            secure.make_tls(self.home / "tls")
+            name, extra = "server-secure.properties", secure.config_values(self.home)
         config = self.home / "server.properties"
         config.write_text(
-            template.format(
+            (RESOURCES / name).read_text().format(
                 port=self.port,
                 controller_port=self.controller_port,
                 data_dir=self.data_dir.resolve(),
+                **extra,
             )
         )
+        config.chmod(0o600)
         log4j = self.home / "log4j2.yaml"
         log4j.write_text((RESOURCES / "log4j2.yaml").read_text())
         return config
@@ -133,9 +141,14 @@ class LocalBroker:
             self._java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool",
             "format", "-t", _cluster_id(), "-c", str(config),
         ]
+        if self.secure:  # the SCRAM users exist from the first start on
+            command += secure.scram_arguments(secure.users(self.home))
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise BrokerError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
+            output = result.stdout + result.stderr
+            for password in secure.users(self.home).values() if self.secure else ():
+                output = output.replace(password, "***")
+            raise BrokerError(f"formatting KRaft storage failed:\n{output}")
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -189,6 +202,12 @@ class LocalBroker:
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def grant(self, prefix: str, app_id: str) -> None:
+        """ACLs per principal for a topic prefix and app id (a secured broker only)."""
+        if not self.secure:
+            raise BrokerError("ACLs are for the secured broker (broker start --secure)")
+        secure.grant(self._java(), self.lib_dir, self.home, self.bootstrap, prefix, app_id)
 
     def kill(self, timeout: float = 30.0) -> bool:
         """SIGKILL the broker, as a crash would (its data stays); True when one ran."""

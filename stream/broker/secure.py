@@ -1,0 +1,160 @@
+"""What makes the local broker a secured one (``customs-stream broker start --secure``):
+a certificate authority and a broker certificate (openssl), SCRAM-SHA-512 users with
+random passwords, and ACLs per principal.
+
+Principals and what they may do, for a topic prefix P and a pipeline app id A:
+
+- ``erp``: write ``P.declarations`` and ``P.returns``;
+- ``customs``: write ``P.inspections`` and ``P.releases``;
+- ``certifier``: write ``P.firms``;
+- ``pipeline``: read (and create) the inputs; everything on its internal and output
+  topics, its changelogs (``A-…``) and its consumer group ``A``;
+- ``dashboard``: read ``P.declaration-status`` and ``P.clearance-kpis``;
+- ``admin``: the broker's own user, a super user (creates ACLs and users).
+
+Passwords live in ``users.toml`` beside the broker's data, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from stream.settings import Settings
+from stream.topics import LIFECYCLE_INPUTS, SPECS, Role
+
+RESOURCES = resources.files("stream.broker") / "resources"
+USERS = ("admin", "pipeline", "erp", "customs", "certifier", "dashboard")
+WRITERS = {"erp": ("declarations", "returns"), "customs": ("inspections", "releases"),
+           "certifier": ("firms",)}
+DASHBOARD_READS = ("declaration-status", "clearance-kpis")
+
+
+class SecurityError(RuntimeError):
+    """The secured broker's material could not be made."""
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SecurityError(f"{command[0]} {command[1]} failed: {result.stderr[-500:]}")
+
+
+def make_tls(tls: Path) -> None:
+    """A local CA and a broker certificate for 127.0.0.1 and localhost (kept if made)."""
+    if (tls / "keystore.pem").exists():
+        return
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise SecurityError("openssl is needed to make the secured broker's certificates")
+    tls.mkdir(parents=True, exist_ok=True)
+    tls.chmod(0o700)
+    (tls / "broker.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        "extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
+    )
+    _run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
+          "-out", "ca.pem", "-days", "3650", "-subj", "/CN=customs-stream local CA",
+          "-addext", "basicConstraints=critical,CA:TRUE",
+          "-addext", "keyUsage=critical,keyCertSign,cRLSign"], tls)
+    _run([openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key",
+          "-out", "broker.csr", "-subj", "/CN=localhost"], tls)
+    _run([openssl, "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+          "-CAcreateserial", "-out", "broker.pem", "-days", "825",
+          "-extfile", "broker.ext"], tls)
+    keystore = "".join((tls / name).read_text() for name in ("broker.key", "broker.pem", "ca.pem"))
+    (tls / "keystore.pem").write_text(keystore)
+    for path in tls.iterdir():
+        path.chmod(0o600)
+
+
+def users(home: Path) -> dict[str, str]:
+    """Every principal's password, made once (random, 192 bits) and kept in users.toml."""
+    path = home / "users.toml"
+    if path.exists():
+        return {k: str(v) for k, v in tomllib.loads(path.read_text()).items()}
+    made = {name: secrets.token_urlsafe(24) for name in USERS}
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in made.items()))
+    path.chmod(0o600)
+    return made
+
+
+def scram_arguments(passwords: dict[str, str]) -> list[str]:
+    """``kafka-storage format`` arguments that create the SCRAM users."""
+    arguments: list[str] = []
+    for name, password in passwords.items():
+        arguments += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
+    return arguments
+
+
+def client_settings(base: Settings, home: Path, user: str) -> Settings:
+    """Settings with which a client connects to the secured broker as ``user``."""
+    return base.model_copy(update={
+        "kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "SCRAM-SHA-512",
+        "kafka_username": user, "kafka_password": SecretStr(users(home)[user]),
+        "kafka_ca_file": home / "tls" / "ca.pem",
+    })
+
+
+def acl_lines(prefix: str, app_id: str) -> list[str]:
+    """The ACLs of every principal, as Acls.java reads them."""
+    def allow(user: str, kind: str, pattern: str, name: str, *operations: str) -> list[str]:
+        return [f"User:{user}\t{kind}\t{pattern}\t{name}\t{op}" for op in operations]
+
+    lines: list[str] = []
+    for user, topics in WRITERS.items():
+        for topic in topics:
+            lines += allow(user, "TOPIC", "LITERAL", f"{prefix}.{topic}", "WRITE", "DESCRIBE")
+    inputs = {s.name for s in SPECS if s.role is Role.INPUT} | set(LIFECYCLE_INPUTS)
+    for spec in SPECS:
+        name = f"{prefix}.{spec.name}"
+        if spec.name in inputs:
+            lines += allow("pipeline", "TOPIC", "LITERAL", name, "READ", "DESCRIBE", "CREATE",
+                           "DESCRIBE_CONFIGS")
+        else:
+            lines += allow("pipeline", "TOPIC", "LITERAL", name, "ALL")
+    lines += allow("pipeline", "TOPIC", "PREFIXED", f"{app_id}-", "ALL")  # changelogs
+    lines += allow("pipeline", "GROUP", "PREFIXED", app_id, "ALL")
+    lines += allow("pipeline", "CLUSTER", "LITERAL", "kafka-cluster", "DESCRIBE",
+                   "DESCRIBE_CONFIGS", "IDEMPOTENT_WRITE")
+    for topic in DASHBOARD_READS:
+        lines += allow("dashboard", "TOPIC", "LITERAL", f"{prefix}.{topic}", "READ", "DESCRIBE")
+    return lines
+
+
+def grant(java: str, lib_dir: Path, home: Path, bootstrap: str, prefix: str,
+          app_id: str) -> None:
+    """Create the ACLs for a topic prefix and app id (as the admin user)."""
+    admin = home / "admin.properties"
+    password = users(home)["admin"]
+    admin.write_text(
+        f"bootstrap.servers={bootstrap}\nsecurity.protocol=SASL_SSL\n"
+        "sasl.mechanism=SCRAM-SHA-512\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="admin" password="{password}";\n'
+        f"ssl.truststore.type=PEM\nssl.truststore.location={home / 'tls' / 'ca.pem'}\n"
+    )
+    admin.chmod(0o600)
+    spec = home / f"acls-{prefix}.tsv"
+    spec.write_text("\n".join(acl_lines(prefix, app_id)) + "\n")
+    source = home / "Acls.java"
+    source.write_text((RESOURCES / "Acls.java").read_text())
+    result = subprocess.run(
+        [java, "-cp", f"{lib_dir}/*", str(source), str(admin), str(spec)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    if result.returncode != 0:
+        raise SecurityError(f"creating ACLs failed: {result.stderr[-800:]}")
+
+
+def config_values(home: Path) -> dict[str, Any]:
+    return {"admin_password": users(home)["admin"], "tls_dir": home / "tls"}

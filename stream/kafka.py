@@ -1,0 +1,67 @@
+"""How every Kafka client of the project connects: one security block in the settings
+(``CUSTOMS_STREAM_KAFKA_*``) for the Faust app, the direct producer, the read of what was
+published, admin, replay, simulate, publish and the benchmarks.
+
+A process takes its settings once (``configure``); clients built from a bare bootstrap
+address then get the same security. The password is a secret: never logged.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+
+from stream.settings import Settings
+
+_configured: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """The settings whose security block every client of this process uses."""
+    global _configured
+    _configured = settings
+
+
+def _settings() -> Settings:
+    return _configured if _configured is not None else Settings()
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context(
+        cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None
+    )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def client_options(settings: Settings | None = None) -> dict[str, Any]:
+    """Keyword arguments for aiokafka's producer, consumer and admin client."""
+    settings = settings or _settings()
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol, "ssl_context": ssl_context(settings)}
+    if protocol == "SASL_SSL":
+        options.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_username,
+            sasl_plain_password=settings.kafka_password.get_secret_value()
+            if settings.kafka_password else None,
+        )
+    return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """The same security for Faust's own clients (None: plaintext)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol == "SSL":
+        return faust.SSLCredentials(ssl_context(settings))
+    return faust.SASLCredentials(
+        username=settings.kafka_username,
+        password=settings.kafka_password.get_secret_value() if settings.kafka_password else None,
+        ssl_context=ssl_context(settings), mechanism=settings.kafka_sasl_mechanism,
+    )
