@@ -74,10 +74,17 @@ class PartitionFirms:
             if cached is not None:
                 self._cache[key] = (updated, cached[1])
 
-    def declarations_of(self, partition: int, firm_id: str) -> list[str]:
-        """Every declaration of the firm filed in this partition."""
+    def declarations_of(
+        self, partition: int, firm_id: str, start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[str]:
+        """The firm's declarations in this partition listed under a month that meets
+        [start, end): a superset of those whose as-of time falls in it."""
         raw = self.histories.get(f"{partition}:{firm_id}") or {"months": []}
-        found: list[str] = []
+        first = start.strftime("%Y-%m") if start is not None else ""
+        last = end.strftime("%Y-%m") if end is not None else "9999-99"
+        found: dict[str, None] = {}  # in order, each once (one may be under two months)
         for month in raw["months"]:
-            found.extend(self.index.get(f"{partition}:{firm_id}:{month}") or [])
-        return found
+            if first <= month <= last:
+                found.update(dict.fromkeys(self.index.get(f"{partition}:{firm_id}:{month}") or []))
+        return list(found)

@@ -4,17 +4,19 @@ forwards, and the copy of every firm fact sent to this partition."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.events import FirmEvent, ReturnDeclared, parse_event
+from schemas.events import DeclarationAmended, FirmEvent, ReturnDeclared, parse_event
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
 from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
+from stream.core.eligibility import FirmHistory, effect_window, standing_changed, without
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.ingest import Provenance
@@ -25,6 +27,7 @@ from stream.topics import LIFECYCLE_INPUTS
 FIRM_FACTS, REKEYED = "firm-facts", "lifecycle-rekeyed"
 CAUSED_BY = "x-caused-by"  # topic:partition:offset of the input behind an output
 STATE_CACHE_SIZE = 50_000  # decoded declaration states kept in memory, least recent out
+YIELD_EVERY = 50  # declarations re-assessed between two turns of the event loop
 
 
 class Lifecycle:
@@ -55,10 +58,25 @@ class Lifecycle:
             redelivered = self.firms.brought_by(partition, fact, offset)
             if not redelivered:
                 return  # another copy of a fact applied here already
-        firms = self.firm_lookup(partition)
-        for declaration_id in self.firms.declarations_of(partition, fact.firm_id):
+        after = self.firms.history(partition, fact.firm_id) or FirmHistory()
+        window = effect_window(fact, after, self.pipeline.policy)
+        if window is None:
+            return
+        before, firms = without(after, fact), self.firm_lookup(partition)
+        candidates = self.firms.declarations_of(partition, fact.firm_id, *window)
+        for n, declaration_id in enumerate(candidates):
+            if n and not n % YIELD_EVERY:
+                await asyncio.sleep(0)  # a firm with many declarations must not hold the loop
             state = self.load(declaration_id)
-            step = state.refresh(firms, self.pipeline.policy, republish=redelivered)
+            t = state.as_of()
+            if t is None or not window[0] <= t < (window[1] or t + timedelta(seconds=1)):
+                continue
+            # The channel and decision depend on the facts only through the firm's
+            # standing at t: unchanged, nothing is rebuilt (unless read again).
+            policy = self.pipeline.policy
+            if not redelivered and not standing_changed(fact.firm_id, before, after, t, policy):
+                continue
+            step = state.refresh(firms, policy, republish=redelivered)
             if step.status or step.decision or step.clearance:
                 self.save(state)
                 self.metrics.reassessments.inc()
@@ -112,6 +130,12 @@ class Lifecycle:
         # Saved even for a repeat: the ledger notes every message handled, so that one
         # read again after a rebalance or restart is known for what it is.
         self.index_filing(message.partition, state)
+        if step.seen is Seen.NEW and isinstance(event, DeclarationAmended) and state.indexed_firm:
+            # Listed under the month of every content in force, so that a fact's window
+            # (by month) finds it whatever amendment it was decided on.
+            self.firms.record_filing(
+                message.partition, state.indexed_firm, state.declaration_id, event.occurred_at
+            )
         self.save(state)
         if step.seen is Seen.NEW:
             lag = (now() - event.occurred_at).total_seconds()

@@ -178,3 +178,43 @@ def eligibility_at(
     if not all(line.hs_code.startswith(green.hs_headings) for line in lines):
         reasons.add(GOODS_OUT_OF_SCOPE)
     return replace(firm, reasons=tuple(sorted(reasons)))
+
+
+# -- what a new fact can change -------------------------------------------------------
+
+Window = tuple[datetime, datetime | None]  # as-of times start <= t < end (None: no end)
+
+
+def effect_window(fact: FirmFact, history: FirmHistory, policy: Policy) -> Window | None:
+    """The as-of times at which a fact, added to ``history``, can change the firm's
+    standing; None when it can change none. Facts it may displace (another issue of a
+    certificate id, another report of a return id) widen the window, so it is never
+    narrower than the truth."""
+    if isinstance(fact, FirmEnrolled | FirmWithdrawn | CertificateRevoked):
+        return fact.occurred_at, None  # from then on
+    if isinstance(fact, CertificateIssued):
+        issues = [c for c in history.of_type(CertificateIssued)
+                  if c.certificate_id == fact.certificate_id]
+        return (min(c.valid_from for c in [fact, *issues]),
+                max(c.valid_until for c in [fact, *issues]))
+    if isinstance(fact, ReturnDeclared):
+        reports = [r for r in history.of_type(ReturnDeclared) if r.return_id == fact.return_id]
+        times = [r.occurred_at for r in [fact, *reports]]
+        lookback = timedelta(days=policy.green_channel.return_lookback_days)
+        return min(times), max(times) + lookback + timedelta(microseconds=1)
+    return datetime.min.replace(tzinfo=fact.occurred_at.tzinfo), None  # unknown: any time
+
+
+def without(history: FirmHistory, fact: FirmFact) -> FirmHistory:
+    """The history as it was before ``fact``."""
+    key = fact_key(fact)
+    return FirmHistory({k: f for k, f in history.facts.items() if k != key})
+
+
+def standing_changed(
+    firm_id: str, before: FirmHistory, after: FirmHistory, t: datetime, policy: Policy
+) -> bool:
+    """Whether the firm's own eligibility as of ``t`` differs between two histories (a
+    declaration's channel and decision depend on the facts only through it)."""
+    old = firm_eligibility_at(firm_id, before, t, policy).reasons
+    return old != firm_eligibility_at(firm_id, after, t, policy).reasons

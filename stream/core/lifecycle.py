@@ -11,9 +11,17 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
+from schemas.events import (
+    DeclarationAmended,
+    DeclarationFiled,
+    Event,
+    LifecycleEvent,
+    ReturnDeclared,
+    parse_event,
+)
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView, FirmLookup, view_of
+from stream.core.eligibility import order_key
 from stream.core.ledger import Ledger, Seen
 from stream.core.policy import Policy
 
@@ -79,6 +87,13 @@ class DeclarationState:
     @property
     def firm_id(self) -> str | None:
         return self.published_view["firm_id"] if self.published_view else None
+
+    def as_of(self) -> datetime | None:
+        """The time eligibility is taken at: that of the content in force (the filing,
+        or its latest amendment); None before a filing."""
+        contents = [e for e in self.events.values()
+                    if isinstance(e, DeclarationFiled | DeclarationAmended)]
+        return max(contents, key=order_key).occurred_at if contents else None
 
     def apply(
         self, event: Event, digest: str, ref: str, firms: FirmLookup, policy: Policy

@@ -8,7 +8,15 @@ import pytest
 from stream.app import Pipeline
 from stream.core.lifecycle import DeclarationState
 from tests.agents.conftest import Captured, read_from
-from tests.builders import DECL, FIRM, filed, lifecycle, qualified_firm, revoked
+from tests.builders import (
+    DECL,
+    FIRM,
+    certificate,
+    filed,
+    lifecycle,
+    qualified_firm,
+    revoked,
+)
 
 OTHER = "310020260000000102"
 
@@ -141,3 +149,31 @@ async def test_the_message_that_brought_a_firm_fact_reassesses_again_when_read_a
         assert len(again) == 3 and again[2] == again[1]  # the same view, the same sequence
         await agent.put(json.dumps(late).encode(), **firm_facts_at(agent, partition, 11))
     assert len(captured.on("declaration-status")) == 3  # another copy: nothing to do
+
+
+async def test_a_late_fact_rebuilds_only_declarations_whose_standing_it_changes(
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partition = read_from("declarations", DECL, 0)["partition"]
+    refreshed: list[str] = []
+    refresh = DeclarationState.refresh
+
+    def counting(self: DeclarationState, *args: Any, **kwargs: Any) -> Any:
+        refreshed.append(self.declaration_id)
+        return refresh(self, *args, **kwargs)
+
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        for n, fact in enumerate(qualified_firm()):
+            await agent.put(json.dumps(fact).encode(), **firm_facts_at(agent, partition, n))
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        monkeypatch.setattr(DeclarationState, "refresh", counting)
+        # Revoked after the declaration's time (2026-05-09): its decision stands.
+        after = revoked("ISO9001-7777", "2026-06-01T00:00:00+08:00")
+        await agent.put(json.dumps(after).encode(), **firm_facts_at(agent, partition, 10))
+        # A second ISO 14001 certificate: the firm holds one already, nothing changes.
+        extra = certificate("ISO14001", certificate_id="ISO14001-8888")
+        await agent.put(json.dumps(extra).encode(), **firm_facts_at(agent, partition, 11))
+        assert refreshed == [] and len(captured.on("declaration-status")) == 1
+        before = revoked("ISO9001-7777", "2026-05-01T00:00:00+08:00")
+        await agent.put(json.dumps(before).encode(), **firm_facts_at(agent, partition, 12))
+    assert refreshed == [DECL] and len(captured.on("declaration-status")) == 2

@@ -3,6 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+
 from schemas.events import Line
 from stream.core.eligibility import FirmHistory, eligibility_at
 from stream.core.policy import Policy
@@ -154,3 +158,55 @@ def test_a_firm_event_and_a_return_may_share_an_event_id(policy: Policy) -> None
     h = history(fact, certificate("ISO9001"), certificate("ISO14001"), ret)
     e = eligibility_at(FIRM, h, T, "CNNGB", "BEILUN", BEARINGS, policy)
     assert e.enrolled and e.returns_in_lookback == 1
+
+
+# -- what a new fact can change -------------------------------------------------------
+
+def test_the_window_of_each_kind_of_fact(policy: Policy) -> None:
+    from datetime import timedelta
+
+    from stream.core.eligibility import effect_window
+
+    h = history(*qualified_firm())
+    late = model(revoked("ISO9001-7777", "2026-05-01T00:00:00+08:00"))
+    assert effect_window(late, h, policy) == (late.occurred_at, None)  # type: ignore[arg-type]
+    cert = model(certificate("ISO9001", "2026-01-01T00:00:00Z", "2026-07-01T00:00:00Z",
+                             certificate_id="ISO9001-NEW"))
+    start, end = effect_window(cert, h, policy)  # type: ignore[arg-type, misc]
+    assert (start.isoformat(), end.isoformat()) == (  # type: ignore[union-attr]
+        "2026-01-01T00:00:00+00:00", "2026-07-01T00:00:00+00:00")
+    # Another issue of an id already known may displace it: both validities count.
+    again = model(certificate("ISO9001", "2026-01-01T00:00:00Z", "2026-07-01T00:00:00Z"))
+    start, end = effect_window(again, h, policy)  # type: ignore[arg-type, misc]
+    assert (start.isoformat(), end.isoformat()) == (  # type: ignore[union-attr]
+        "2025-03-30T01:00:00+00:00", "2027-06-08T01:00:00+00:00")
+    ret = model(returned("2026-04-01T09:00:00+08:00"))
+    start, end = effect_window(ret, h, policy)  # type: ignore[arg-type, misc]
+    assert start == ret.occurred_at
+    lookback = timedelta(days=policy.green_channel.return_lookback_days)
+    assert end is not None and end - start > lookback
+
+
+@hyp_settings(max_examples=150, deadline=None)
+@given(st.integers(-400, 800), st.sampled_from(["revoke", "issue", "return", "withdraw"]))
+def test_a_fact_never_changes_the_standing_outside_its_window(
+    policy: Policy, day: int, kind: str
+) -> None:
+    from datetime import timedelta
+
+    from stream.core.eligibility import effect_window, standing_changed, without
+
+    base = datetime.fromisoformat("2026-03-01T00:00:00+00:00")
+    t = base + timedelta(days=day)
+    fact = model({
+        "revoke": revoked("ISO9001-7777", "2026-05-01T00:00:00+08:00"),
+        "issue": certificate("ISO9001", "2026-02-01T00:00:00Z", "2026-09-01T00:00:00Z"),
+        "return": returned("2026-04-01T09:00:00+08:00"),
+        "withdraw": {**enrolled("2026-06-01T00:00:00+08:00"), "event_type": "FirmWithdrawn"},
+    }[kind])
+    after = history(*qualified_firm())
+    after.add(fact)  # type: ignore[arg-type]
+    window = effect_window(fact, after, policy)  # type: ignore[arg-type]
+    changed = standing_changed(FIRM, without(after, fact), after, t, policy)  # type: ignore[arg-type]
+    inside = window is not None and window[0] <= t and (window[1] is None or t < window[1])
+    assert inside or not changed
