@@ -22,10 +22,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check stream schemas tests bench
 	$(BIN)/mypy
 
-# The board's test drives Debian's headless Chromium.
+# The board's test drives Debian's headless Chromium; the secured broker's certificates
+# are made with openssl.
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v openssl >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 
 test: lint browser
 	$(BIN)/pytest

@@ -34,8 +34,27 @@ async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminC
     return admin
 
 
+class TopologyError(RuntimeError):
+    """Existing topics do not match the pipeline's topology."""
+
+
+async def check_partitions(admin: AIOKafkaAdminClient, topology: Topology) -> None:
+    """Stop on topics whose partition count is not the topology's: a key would be
+    looked for in one partition and found in another (re-keyed round and round)."""
+    expected = {topology.name(spec.name): topology.partitions_of(spec) for spec in SPECS}
+    found = {d["topic"]: len(d["partitions"]) for d in await admin.describe_topics(list(expected))
+             if d["error_code"] == 0}
+    wrong = sorted(f"{t} has {n}, not {expected[t]}" for t, n in found.items() if n != expected[t])
+    if wrong:
+        raise TopologyError(
+            "topics do not have the partitions this pipeline is set up for "
+            f"(CUSTOMS_STREAM_PARTITIONS={topology.partitions}): {'; '.join(wrong)}"
+        )
+
+
 async def ensure_topics(bootstrap: str, topology: Topology) -> list[str]:
-    """Create the pipeline's topics that do not exist yet; return the names created."""
+    """Create the pipeline's topics that do not exist yet, and check the partition
+    counts of them all; return the names created."""
     admin = await connect_admin(bootstrap)
     try:
         existing = set(await admin.list_topics())
@@ -54,6 +73,7 @@ async def ensure_topics(bootstrap: str, topology: Topology) -> list[str]:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
             await _wait_for_leaders(admin, [t.name for t in wanted])
+        await check_partitions(admin, topology)
         return [t.name for t in wanted]
     finally:
         await admin.close()

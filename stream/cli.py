@@ -97,7 +97,7 @@ def broker_status(secure: SecureOption = False) -> None:
 @app.command()
 def topics() -> None:
     """Create the pipeline's topics that do not exist yet."""
-    from stream.admin import BrokerUnavailable, ensure_topics
+    from stream.admin import BrokerUnavailable, TopologyError, ensure_topics
     from stream.topics import Topology
 
     settings = _settings()
@@ -105,7 +105,7 @@ def topics() -> None:
         created = asyncio.run(
             ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings))
         )
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, TopologyError) as exc:
         _fail(str(exc))
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
 
@@ -113,14 +113,14 @@ def topics() -> None:
 @app.command()
 def worker() -> None:
     """Run a pipeline worker until interrupted."""
-    from stream.admin import BrokerUnavailable
+    from stream.admin import BrokerUnavailable, TopologyError
     from stream.core.policy import PolicyError
     from stream.web.auth import TokensError
     from stream.worker import run_worker
 
     try:
         run_worker(_settings())
-    except (BrokerUnavailable, PolicyError, TokensError) as exc:
+    except (BrokerUnavailable, PolicyError, TokensError, TopologyError) as exc:
         _fail(str(exc))
 
 

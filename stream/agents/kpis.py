@@ -7,6 +7,7 @@ samples are rebuilt from it in memory after a rebalance.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from stream.agents.common import Outlet, now, start_agent
@@ -14,6 +15,8 @@ from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.kpi import Group, KpiBook
 from stream.records import kpi_snapshot
+
+REBUILD_YIELD_EVERY = 5_000  # contributions rebuilt between two turns of the event loop
 
 
 class Kpis:
@@ -28,11 +31,18 @@ class Kpis:
     async def _forget_book(self, *_: Any, **__: Any) -> None:
         self.book = None
 
-    def _book(self) -> KpiBook:
+    async def _book(self) -> KpiBook:
+        """The samples, rebuilt from the table after a rebalance: O(n log n), yielding to
+        the event loop as it goes (a large rebuild must not stall heartbeats)."""
         if self.book is None:
-            self.book = KpiBook()
-            for declaration_id, (port, channel, hours) in self.contributions.items():
-                self.book.record(declaration_id, (port, channel), hours)
+            book = KpiBook()
+            for n, (declaration_id, (port, channel, hours)) in enumerate(
+                self.contributions.items()
+            ):
+                book.record(declaration_id, (port, channel), hours)
+                if n and not n % REBUILD_YIELD_EVERY:
+                    await asyncio.sleep(0)
+            self.book = book
         return self.book
 
     async def on_message(self, message: Any) -> None:
@@ -41,7 +51,7 @@ class Kpis:
         group: Group | None = None
         if record["port"] is not None and record["channel"] is not None:
             group = (record["port"], record["channel"])
-        book = self._book()
+        book = await self._book()
         changed = book.record(declaration_id, group, hours)
         if group is not None and hours is not None:
             self.contributions[declaration_id] = [group[0], group[1], hours]

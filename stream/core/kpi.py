@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 
+from sortedcontainers import SortedList
 
-def nearest_rank(ordered: list[float], p: float) -> float:
+
+def nearest_rank(ordered: SortedList | list[float], p: float) -> float:
     """The p-th percentile of sorted values by nearest rank: ``v[ceil(p*n) - 1]``."""
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
@@ -25,23 +26,23 @@ class Kpi:
 
 @dataclass
 class ClearanceSample:
-    """The sorted clearance times of one (port, channel), kept incrementally so that a
-    change costs O(log n) to find plus a list insert, not a re-sort."""
+    """The sorted clearance times of one (port, channel), kept incrementally: adding,
+    removing and reading a percentile each cost O(log n), so rebuilding n samples costs
+    O(n log n)."""
 
-    ordered: list[float] = field(default_factory=list)
+    ordered: SortedList = field(default_factory=SortedList)
     total: float = 0.0
     within_24h: int = 0
 
     def add(self, hours: float) -> None:
-        bisect.insort(self.ordered, hours)
+        self.ordered.add(hours)
         self.total += hours
         self.within_24h += hours <= 24
 
     def remove(self, hours: float) -> None:
-        index = bisect.bisect_left(self.ordered, hours)
-        if index == len(self.ordered) or self.ordered[index] != hours:
+        if hours not in self.ordered:
             raise KeyError(hours)
-        del self.ordered[index]
+        self.ordered.remove(hours)
         self.total -= hours
         self.within_24h -= hours <= 24
 

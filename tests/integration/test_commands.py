@@ -132,3 +132,23 @@ async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: P
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+async def test_a_worker_refuses_topics_with_other_partition_counts(
+    kafka: str, settings: Settings
+) -> None:
+    prefix = f"parts-{uuid.uuid4().hex[:8]}"
+    run = settings.model_copy(update={"topic_prefix": prefix, "app_id": prefix})
+    env = command_env(kafka, CUSTOMS_STREAM_TOPIC_PREFIX=prefix, CUSTOMS_STREAM_PARTITIONS="4")
+    try:
+        assert (await run_command(["topics"], env)).returncode == 0
+        env["CUSTOMS_STREAM_PARTITIONS"] = "6"  # the setting no longer says what is there
+        result = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "stream", "worker"], env=env,
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 1
+        assert f"{prefix}.declarations has 4, not 6" in result.stderr
+        assert "CUSTOMS_STREAM_PARTITIONS=6" in result.stderr
+    finally:
+        await delete_topics(run)
