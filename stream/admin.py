@@ -62,7 +62,7 @@ async def ensure_topics(bootstrap: str, topology: Topology) -> list[str]:
             NewTopic(
                 topology.name(spec.name),
                 num_partitions=topology.partitions_of(spec),
-                replication_factor=1,
+                replication_factor=topology.replication_factor,
                 topic_configs=topology.config_of(spec),
             )
             for spec in SPECS

@@ -58,6 +58,7 @@ def _faust_app(settings: Settings) -> faust.App:
         store=settings.store,
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,  # only Faust's own changelog topics; ours exist already
         broker_commit_interval=timedelta(seconds=settings.commit_interval),
         producer_max_request_size=settings.max_message_bytes * 3,

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description='Origins whose pages may call the API (CORS), as JSON: ["https://x"].',
     )
     partitions: int = Field(4, ge=1, le=256, description="Partitions of each keyed topic.")
+    replication_factor: int = Field(
+        1, ge=1, le=16, description="Replicas of every topic it creates (3 in production).",
+    )
+    min_insync_replicas: int = Field(
+        1, ge=1, le=16, description="Replicas that must have a write before it counts.",
+    )
     commit_interval: float = Field(
         2.0, gt=0, description="Seconds between offset commits of processed messages."
     )

@@ -74,10 +74,15 @@ class Topology:
     prefix: str
     partitions: int
     max_message_bytes: int
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topology:
-        return cls(settings.topic_prefix, settings.partitions, settings.max_message_bytes)
+        return cls(
+            settings.topic_prefix, settings.partitions, settings.max_message_bytes,
+            settings.replication_factor, settings.min_insync_replicas,
+        )
 
     def name(self, topic: str) -> str:
         return f"{self.prefix}.{topic}"
@@ -90,7 +95,7 @@ class Topology:
         return 1 if spec.single_partition else self.partitions
 
     def config_of(self, spec: TopicSpec) -> dict[str, str]:
-        config = dict(spec.config)
+        config = {**spec.config, "min.insync.replicas": str(self.min_insync_replicas)}
         if spec.role is Role.INPUT:
             config[_INPUT_BYTES] = str(self.max_message_bytes)
         if spec.name == "dead-letters":
