@@ -19,8 +19,9 @@ demo: $(STAMP)
 	$(BIN)/customs-stream demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check stream schemas tests bench
+	$(BIN)/ruff check stream schemas tests bench examples
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples
 
 # The board's test drives Debian's headless Chromium; the secured broker's certificates
 # are made with openssl.
