@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install browser
+.PHONY: demo test lint install browser asyncapi-parser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,12 @@ browser:
 	@command -v openssl >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 
-test: lint browser
+# The official AsyncAPI parser, for the check of schemas/asyncapi.json (npm, git-ignored).
+NODE_TOOLS := .cache/node
+asyncapi-parser:
+	@[ -d $(NODE_TOOLS)/node_modules/@asyncapi/parser ] || \
+	  { mkdir -p $(NODE_TOOLS) && cd $(NODE_TOOLS) && npm init -y >/dev/null && \
+	    npm install --silent --no-audit --no-fund @asyncapi/parser@3.6.3 >/dev/null; }
+
+test: lint browser asyncapi-parser
 	$(BIN)/pytest

@@ -33,6 +33,21 @@ KEYS = {
 }
 
 
+CAUSED_BY = {
+    "type": "string", "pattern": "^[a-z-]+:[0-9]+:[0-9]+$",
+    "description": "topic:partition:offset of the input message behind this output",
+}
+EVENTS = {
+    "type": "string", "contentMediaType": "application/json",
+    "description": "JSON array of the events the view was built from: e:<event_id> for "
+    "declaration events, r:<event_id> for returns",
+}
+HEADERS: dict[str, dict[str, Any]] = {
+    "declaration-status": {"x-caused-by": CAUSED_BY, "x-events": EVENTS},
+    "release-decisions": {"x-caused-by": CAUSED_BY},
+}
+
+
 def topic_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schema (draft 2020-12) of the messages of every topic, by topic name."""
     schemas: dict[str, dict[str, Any]] = {}
@@ -55,9 +70,16 @@ def asyncapi() -> dict[str, Any]:
         messages[name] = {
             "name": name,
             "contentType": "application/json",
-            "payload": {"$ref": f"json/{topic}.schema.json"},
+            # The payload is plain JSON Schema (pydantic's), declared as such: it is not an
+            # AsyncAPI schema object (whose ``discriminator`` is another keyword).
+            "payload": {
+                "schemaFormat": "application/schema+json;version=draft-07",
+                "schema": {"$ref": f"json/{topic}.schema.json"},
+            },
             "bindings": {"kafka": {"key": {"type": "string", "description": KEYS[topic]}}},
         }
+        if topic in HEADERS:
+            messages[name]["headers"] = {"type": "object", "properties": HEADERS[topic]}
         channels[name] = {
             "address": f"{{prefix}}.{topic}",
             "parameters": {"prefix": {"description": "CUSTOMS_STREAM_TOPIC_PREFIX"}},

@@ -29,7 +29,10 @@ def test_asyncapi_names_every_topic() -> None:
     addresses = {c["address"] for c in document["channels"].values()}
     assert "{prefix}.declarations" in addresses and "{prefix}.declaration-status" in addresses
     for message in document["components"]["messages"].values():
-        assert (ASYNCAPI.parent / message["payload"]["$ref"]).exists()
+        assert message["payload"]["schemaFormat"].startswith("application/schema+json")
+        assert (ASYNCAPI.parent / message["payload"]["schema"]["$ref"]).exists()
+    status = document["components"]["messages"]["declaration_status"]
+    assert set(status["headers"]["properties"]) == {"x-caused-by", "x-events"}
 
 
 def test_input_schemas_agree_with_ingestion() -> None:
