@@ -24,12 +24,14 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict examples
 
 # The board's test drives Debian's headless Chromium; the secured broker's certificates
-# are made with openssl.
+# are made with openssl; Prometheus checks its config, rules and the dashboard's queries.
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v openssl >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
+	@command -v promtool >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 # The official AsyncAPI parser, for the check of schemas/asyncapi.json (npm, git-ignored).
 NODE_TOOLS := .cache/node

@@ -49,9 +49,9 @@ async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[int,
         steps = read_scenario(SCENARIOS / "01-green-channel" / "events.jsonl")
         steps += read_scenario(SCENARIOS / "06-bad-input" / "events.jsonl")
         await run.play([*steps, *other_buyers_steps()])
-        await until(lambda: get(port, "/declarations/310020260000009002", OPS)[0] == 200)
+        await until(lambda: get(port, "/declarations/310020260000009003", OPS)[0] == 200)
         # The read model follows the outputs: wait for the KPIs of every release.
-        await until(lambda: released_total(port) == 14)
+        await until(lambda: released_total(port) == 15)
         yield port, run
 
 

@@ -28,19 +28,24 @@ def write_tokens(path: Path) -> None:
 OTHER_BUYER: dict[str, dict[str, Any]] = {
     "310020260000009001": {"status": "ACCEPTED", "channel": "GREEN", "clearance_hours": None},
     "310020260000009002": {"status": "RELEASED", "channel": "GREEN", "clearance_hours": 4.0},
+    # Left on its scheduled day: a departure on schedule, for the punctuality figures.
+    "310020260000009003": {"status": "DEPARTED", "channel": "GREEN", "clearance_hours": 4.0},
 }
 
 
 def other_buyers_steps() -> list[Message]:
     steps = []
     for declaration_id, expected in OTHER_BUYER.items():
-        filing = filed(declaration_id=declaration_id, buyer_id="buyer-002")
-        steps.append(Message("declarations", declaration_id.encode(), json.dumps(filing).encode()))
-        if expected["status"] == "RELEASED":
-            release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00", declaration_id)
-            steps.append(
-                Message("releases", declaration_id.encode(), json.dumps(release).encode())
-            )
+        key = declaration_id.encode()
+        filing = filed(declaration_id=declaration_id, buyer_id="buyer-002",
+                       scheduled_departure="2026-05-10T09:00:00+08:00")
+        steps.append(Message("declarations", key, json.dumps(filing).encode()))
+        later = {"RELEASED": [("releases", "GoodsReleased", "2026-05-09T13:00:00+08:00")],
+                 "DEPARTED": [("releases", "GoodsReleased", "2026-05-09T13:00:00+08:00"),
+                              ("releases", "GoodsDeparted", "2026-05-10T08:00:00+08:00")]}
+        for topic, kind, at in later.get(expected["status"], []):
+            event = lifecycle(kind, at, declaration_id)
+            steps.append(Message(topic, key, json.dumps(event).encode()))
     return steps
 
 
@@ -96,7 +101,7 @@ async def test_access_rules_and_endpoints(served: tuple[int, ReplayRun]) -> None
         "310020260000009001"
     ]
     status, theirs = get(port, "/buyers/buyer-002/declarations", BUYER_2)
-    assert status == 200 and theirs["total"] == 2
+    assert status == 200 and theirs["total"] == len(OTHER_BUYER)
     assert {d["declaration_id"]: d["status"] for d in theirs["items"]} == {
         i: e["status"] for i, e in OTHER_BUYER.items()
     }

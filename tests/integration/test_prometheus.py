@@ -1,0 +1,72 @@
+"""A real Prometheus scrapes a live worker that has replayed scenarios 01 and 06; every
+query of the Grafana dashboard, run through Prometheus's HTTP API, returns data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from stream.replay import ReplayRun
+from tests.integration.test_api import free_port
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads((DASHBOARD / "customs-stream.json").read_text())
+    return [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+
+
+def query(port: int, expr: str) -> list[Any]:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.loads(response.read())
+    assert body["status"] == "success", body
+    result: list[Any] = body["data"]["result"]
+    return result
+
+
+async def test_every_dashboard_query_returns_data(
+    served: tuple[int, ReplayRun], tmp_path: Path
+) -> None:
+    worker_port, _ = served
+    prometheus = shutil.which("prometheus")
+    assert prometheus, "Debian's prometheus package is needed (`make test` installs it)"
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n  - job_name: customs-stream\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{worker_port}']}}]\n"
+    )
+    with (tmp_path / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
+            [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until a few scrapes are in, so that rates have two samples
+            assert process.poll() is None, (tmp_path / "prometheus.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "Prometheus scraped nothing in 60 s"
+            try:
+                ups = await asyncio.to_thread(query, port, "count_over_time(up[1m])")
+            except OSError:
+                ups = []
+            if ups and float(ups[0]["value"][1]) >= 4:
+                break
+            await asyncio.sleep(0.5)
+        queries = dashboard_queries()
+        assert len(queries) >= 10
+        empty = [q for q in queries if not await asyncio.to_thread(query, port, q)]
+        assert empty == [], f"queries without data: {empty}"
+    finally:
+        process.terminate()
+        process.wait(20)
