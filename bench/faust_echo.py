@@ -2,7 +2,8 @@
 
 It shows what Faust itself costs per message on this machine, between the plain
 aiokafka loop and the full pipeline. Run as ``python -m bench.faust_echo PREFIX GROUP
-BOOTSTRAP``; stops on SIGTERM.
+BOOTSTRAP [fixed]``; with ``fixed``, the project's Faust fixes (stream.faust_fixes) are
+applied first. Stops on SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from bench.harness import CAUSED_BY
 from stream.topics import LIFECYCLE_INPUTS
 
 
-def main(prefix: str, group: str, bootstrap: str) -> None:
+def main(prefix: str, group: str, bootstrap: str, fixed: bool = False) -> None:
+    if fixed:
+        from stream import faust_fixes
+
+        faust_fixes.apply()
     app = faust.App(
         group, broker=f"kafka://{bootstrap}", store="memory://", web_enabled=False,
         key_serializer="raw", value_serializer="raw", topic_disable_leader=True,
@@ -47,4 +52,4 @@ def main(prefix: str, group: str, bootstrap: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3])
+    main(sys.argv[1], sys.argv[2], sys.argv[3], fixed=sys.argv[4:] == ["fixed"])
