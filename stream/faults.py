@@ -119,7 +119,7 @@ class Supervisor:
     workers: list[WorkerProcess] = field(default_factory=list)
     restarts: int = 0
     kills: int = 0
-    _down: set[int] = field(default_factory=set)
+    down: set[int] = field(default_factory=set)  # killed on purpose: left to the killer
 
     def start(self) -> None:
         for index in range(self.count):
@@ -148,7 +148,7 @@ class Supervisor:
         """Restart every worker that stopped on its own (not one killed on purpose)."""
         for index, worker in enumerate(self.workers):
             process = worker.process
-            if index not in self._down and process is not None and process.poll() is not None:
+            if index not in self.down and process is not None and process.poll() is not None:
                 self.restart(index)
 
     def log_tail(self, chars: int = 3000) -> str:
@@ -215,7 +215,7 @@ class FaultyReplay(ReplayRun):
 
     async def _kill_worker(self, twice: bool) -> None:
         index = self.rng.randrange(self.plan.workers)
-        self.supervisor._down.add(index)
+        self.supervisor.down.add(index)
         try:
             for round_ in range(2 if twice else 1):
                 if round_:  # the successor is still recovering its tables
@@ -225,7 +225,7 @@ class FaultyReplay(ReplayRun):
                 await asyncio.sleep(self.rng.uniform(0.0, 1.0))
                 self.supervisor.restart(index)
         finally:
-            self.supervisor._down.discard(index)
+            self.supervisor.down.discard(index)
         await asyncio.sleep(self.rng.uniform(0.0, 2.0))
 
     async def _restart_broker(self) -> None:
