@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         10.0, gt=1, description="Seconds before a silent worker's partitions move on."
     )
     stall_timeout: float = Field(
-        300.0, gt=0,
+        900.0, gt=0,
         description="Seconds a partition may have work past its last commit without the "
         "commit moving; then the worker stops, for its supervisor to restart it.",
     )
