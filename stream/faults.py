@@ -71,9 +71,17 @@ class Audit:
     def sound(self) -> bool:
         return self.reused_sequences == 0 and self.backwards == 0
 
+    def add(self, other: Audit) -> None:
+        """Count another audit's findings in too (several runs)."""
+        self.updates += other.updates
+        self.reused_sequences += other.reused_sequences
+        self.backwards += other.backwards
+        self.duplicates += other.duplicates
+
 
 def audit_updates(values: list[bytes]) -> Audit:
-    """Audit status updates in the order one partition delivers them."""
+    """Audit status updates in the order their partitions deliver them (a declaration's
+    updates are all in one partition, so partitions may follow one another)."""
     audit = Audit()
     views: dict[tuple[str, int], dict[str, Any]] = {}
     highest: dict[str, int] = {}
@@ -96,18 +104,8 @@ def audit_updates(values: list[bytes]) -> Audit:
 
 async def audit_status_topic(settings: Settings, topic: str) -> Audit:
     records = await read_records(settings.bootstrap_servers, [topic])
-    by_partition: dict[int, list[bytes]] = defaultdict(list)
-    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
-        if record.value is not None:
-            by_partition[record.partition].append(record.value)
-    total = Audit()
-    for values in by_partition.values():
-        part = audit_updates(values)
-        total.updates += part.updates
-        total.reused_sequences += part.reused_sequences
-        total.backwards += part.backwards
-        total.duplicates += part.duplicates
-    return total
+    ordered = sorted(records, key=lambda r: (r.partition, r.offset))
+    return audit_updates([r.value for r in ordered if r.value is not None])
 
 
 @dataclass
