@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from schemas.events import DeclarationAmended, FirmEvent, ReturnDeclared, parse_event
@@ -16,7 +16,13 @@ from stream.agents.firm_facts import PartitionFirms
 from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
-from stream.core.eligibility import FirmHistory, effect_window, standing_changed, without
+from stream.core.eligibility import (
+    FirmHistory,
+    effect_window,
+    in_window,
+    standing_changed,
+    without,
+)
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.ingest import Provenance
@@ -63,17 +69,17 @@ class Lifecycle:
         if window is None:
             return
         before, firms = without(after, fact), self.firm_lookup(partition)
+        policy = self.pipeline.policy
         candidates = self.firms.declarations_of(partition, fact.firm_id, *window)
         for n, declaration_id in enumerate(candidates):
             if n and not n % YIELD_EVERY:
                 await asyncio.sleep(0)  # a firm with many declarations must not hold the loop
             state = self.load(declaration_id)
             t = state.as_of()
-            if t is None or not window[0] <= t < (window[1] or t + timedelta(seconds=1)):
+            if t is None or not in_window(window, t):
                 continue
             # The channel and decision depend on the facts only through the firm's
             # standing at t: unchanged, nothing is rebuilt (unless read again).
-            policy = self.pipeline.policy
             if not redelivered and not standing_changed(fact.firm_id, before, after, t, policy):
                 continue
             step = state.refresh(firms, policy, republish=redelivered)

@@ -205,6 +205,11 @@ def effect_window(fact: FirmFact, history: FirmHistory, policy: Policy) -> Windo
     return datetime.min.replace(tzinfo=fact.occurred_at.tzinfo), None  # unknown: any time
 
 
+def in_window(window: Window, t: datetime) -> bool:
+    start, end = window
+    return start <= t and (end is None or t < end)
+
+
 def without(history: FirmHistory, fact: FirmFact) -> FirmHistory:
     """The history as it was before ``fact``."""
     key = fact_key(fact)

@@ -11,17 +11,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from schemas.events import (
-    DeclarationAmended,
-    DeclarationFiled,
-    Event,
-    LifecycleEvent,
-    ReturnDeclared,
-    parse_event,
-)
+from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
 from schemas.types import format_instant
-from stream.core.declaration import Assessment, DeclarationView, FirmLookup, view_of
-from stream.core.eligibility import order_key
+from stream.core.declaration import Assessment, DeclarationView, FirmLookup, Timeline, view_of
 from stream.core.ledger import Ledger, Seen
 from stream.core.policy import Policy
 
@@ -91,9 +83,8 @@ class DeclarationState:
     def as_of(self) -> datetime | None:
         """The time eligibility is taken at: that of the content in force (the filing,
         or its latest amendment); None before a filing."""
-        contents = [e for e in self.events.values()
-                    if isinstance(e, DeclarationFiled | DeclarationAmended)]
-        return max(contents, key=order_key).occurred_at if contents else None
+        contents = Timeline(self.events.values()).contents()
+        return contents[-1].occurred_at if contents else None
 
     def apply(
         self, event: Event, digest: str, ref: str, firms: FirmLookup, policy: Policy
