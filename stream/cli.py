@@ -173,9 +173,10 @@ def replay(
         found = differences(expected, result)
         for line in found:
             typer.echo(f"differs: {line}", err=True)
-        if audit is not None and not audit.sound:
+        unsound = audit is not None and not audit.sound
+        if unsound:
             typer.echo("differs: a buyer would have seen a wrong status (see the audit)", err=True)
-        if found or (audit is not None and not audit.sound):
+        if found or unsound:
             raise typer.Exit(1)
         typer.echo("replay: result agrees with the expected document", err=True)
 

@@ -55,13 +55,12 @@ def client_options(settings: Settings | None = None) -> dict[str, Any]:
 
 def faust_credentials(settings: Settings) -> Any:
     """The same security for Faust's own clients (None: plaintext)."""
-    protocol = settings.kafka_security_protocol
-    if protocol == "PLAINTEXT":
+    options = client_options(settings)
+    if not options:
         return None
-    if protocol == "SSL":
-        return faust.SSLCredentials(ssl_context(settings))
+    if options["security_protocol"] == "SSL":
+        return faust.SSLCredentials(options["ssl_context"])
     return faust.SASLCredentials(
-        username=settings.kafka_username,
-        password=settings.kafka_password.get_secret_value() if settings.kafka_password else None,
-        ssl_context=ssl_context(settings), mechanism=settings.kafka_sasl_mechanism,
+        username=options["sasl_plain_username"], password=options["sasl_plain_password"],
+        ssl_context=options["ssl_context"], mechanism=options["sasl_mechanism"],
     )
