@@ -139,7 +139,8 @@ class LocalBroker:
             return
         command = [
             self._java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool",
-            "format", "-t", _cluster_id(), "-c", str(config),
+            # `=`: one id in 64 starts with "-", which argparse would take for an option
+            "format", f"--cluster-id={_cluster_id()}", "-c", str(config),
         ]
         if self.secure:  # the SCRAM users exist from the first start on
             command += secure.scram_arguments(secure.users(self.home))

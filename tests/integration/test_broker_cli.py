@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
-from stream.broker import kafka_version
+import pytest
+
+from stream.broker import kafka_version, launcher
+from stream.broker.launcher import LocalBroker
 from tests.conftest import CACHE
 
 
@@ -35,3 +39,18 @@ def test_start_status_stop(kafka: str) -> None:  # kafka: the jars are fetched a
     after = cli("status")
     assert after.returncode == 1 and "not running" in after.stdout, after
     assert cli("stop").stdout.strip() == "no broker was running"
+
+
+def test_storage_formats_with_a_cluster_id_that_starts_with_a_dash(
+    kafka: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random ids start with "-" one time in 64; the format command must take them."""
+    broker = LocalBroker(CACHE, 29492)
+    shutil.rmtree(broker.home, ignore_errors=True)
+    monkeypatch.setattr(launcher, "_cluster_id", lambda: "-bcdefghijklmnopqrstuv")
+    try:
+        broker._format_storage(broker._write_config())
+        meta = (broker.data_dir / "meta.properties").read_text()
+    finally:
+        shutil.rmtree(broker.home, ignore_errors=True)
+    assert "cluster.id=-bcdefghijklmnopqrstuv" in meta, meta
