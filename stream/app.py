@@ -3,52 +3,19 @@ from Settings, so that tests and ``replay`` can build isolated pipelines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import faust
 
-from stream import codec, faust_fixes, kafka
+from stream import codec, faust_fixes, kafka, watchdog
+from stream.agents import firms, kpis, lag, lifecycle
 from stream.core.policy import Policy, load_policy
-from stream.metrics import Metrics
-from stream.published import ReadModelFeed, StatusBook
+from stream.outbox import HeldTable
+from stream.pipeline import Pipeline
+from stream.published import ReadModelFeed
 from stream.settings import Settings
 from stream.topics import Topology
 from stream.web.guard import FAUST_ROUTES_OFF
-
-
-@dataclass
-class Pipeline:
-    settings: Settings
-    policy: Policy
-    topology: Topology
-    app: faust.App
-    metrics: Metrics = field(default_factory=Metrics)
-    tables: dict[str, Any] = field(default_factory=dict)
-    api: Any = None  # stream.web.api.Api when the worker serves HTTP
-    book: StatusBook = field(default_factory=StatusBook)
-    feed: Any = None  # the ReadModelFeed that keeps ``book`` current
-
-    def channel(self, *names: str) -> Any:
-        """One Faust channel over several (co-partitioned) topics, read as raw bytes."""
-        return self.app.topic(
-            *(self.topology.name(n) for n in names),
-            key_serializer="raw", value_serializer="raw",
-        )
-
-    def table(self, name: str, partitions: int | None = None) -> Any:
-        table = self.app.Table(
-            name,
-            partitions=partitions or self.topology.partitions,
-            schema=faust.Schema(key_serializer=codec.CODEC, value_serializer=codec.CODEC),
-            # A state holds whole input events: its changelog takes what the producer
-            # may send (three of the largest inputs), so that no valid input can make a
-            # state too large to write.
-            extra_topic_configs={"max.message.bytes": str(self.settings.max_message_bytes * 3)},
-        )
-        self.tables[name] = table
-        return table
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -74,6 +41,7 @@ def _faust_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
+        Table=HeldTable,
         # The topology checks its own topics; Faust's leader topic is not needed.
         topic_disable_leader=True,
         **FAUST_ROUTES_OFF,
@@ -91,9 +59,6 @@ def policy_of(settings: Settings) -> Policy:
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """A fully wired pipeline: topics, tables and agents on a fresh Faust app."""
-    from stream import watchdog
-    from stream.agents import firms, kpis, lag, lifecycle
-
     settings = settings or Settings()
     kafka.configure(settings)
     codec.register()
@@ -101,12 +66,6 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     topology = Topology.from_settings(settings)
     app = _faust_app(settings)
     pipeline = Pipeline(settings, policy_of(settings), topology, app)
-    pipeline.feed = ReadModelFeed(settings.bootstrap_servers, topology, pipeline.book)
-
-    @app.task
-    async def follow_outputs() -> None:
-        await pipeline.feed.run()
-
     lifecycle.register(pipeline)
     firms.register(pipeline)
     kpis.register(pipeline)
@@ -124,10 +83,18 @@ def _serve_web(pipeline: Pipeline) -> None:
     from stream.web import api, board, guard
     from stream.web.auth import TokenStore
 
-    guard.install(pipeline.app, pipeline.settings.cors_origins)
+    settings = pipeline.settings
+    feed = ReadModelFeed(settings.bootstrap_servers, pipeline.topology, pipeline.book)
+    pipeline.feed = feed
+
+    @pipeline.app.task
+    async def follow_outputs() -> None:
+        await feed.run()
+
+    guard.install(pipeline.app, settings.cors_origins)
     registry = pipeline.metrics.registry
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
-    pipeline.api = api.register(pipeline, TokenStore(pipeline.settings.tokens_file))
+    pipeline.api = api.register(pipeline, TokenStore(settings.tokens_file))
     board.register(pipeline.api)
     pipeline.metrics.open_declarations.set_function(pipeline.book.open_count)
-    pipeline.metrics.unreadable_outputs.set_function(lambda: pipeline.feed.malformed)
+    pipeline.metrics.unreadable_outputs.set_function(lambda: feed.malformed)

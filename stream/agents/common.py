@@ -15,10 +15,11 @@ from faust.exceptions import ProducerSendError
 from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
-from stream.app import Pipeline
 from stream.codec import dumps
 from stream.faust_fixes import fail_stop
 from stream.ingest import Decoded, Provenance, dead_letter, decode
+from stream.outbox import Outbox, Output
+from stream.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -57,30 +58,38 @@ def provenance_of(pipeline: Pipeline, message: Any) -> tuple[Provenance, bytes |
 
 
 class Outlet:
-    """Publishing for one pipeline; every record is JSON (orjson) with a text key."""
+    """Publishing for one agent; every record is JSON (orjson) with a text key. Records
+    wait in the agent's outbox until the table writes of their message are stored."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.metrics = pipeline.metrics
+        self.outbox = Outbox(self._hand_over)
 
     async def send(
         self, topic: str, key: str | None, record: BaseModel | dict[str, Any] | bytes | None,
         partition: int | None = None, headers: dict[str, bytes] | None = None,
     ) -> None:
         """Publish a record (a model, a JSON-able dict, bytes as they are, or None for a
-        tombstone)."""
+        tombstone) once the current message's table writes are stored."""
         if isinstance(record, BaseModel):
             value: bytes | None = dumps(record.model_dump(mode="json"))
         elif isinstance(record, dict):
             value = dumps(record)
         else:
             value = record
+        self.outbox.outputs.append((
+            self.pipeline.topology.name(topic), key.encode() if key is not None else None,
+            value, partition, list(headers.items()) if headers else None,
+        ))
+
+    async def _hand_over(self, output: Output) -> None:
         # Straight to the producer: Faust's Topic.send machinery costs more than all of
         # the domain logic. Faust flushes this same producer before it commits offsets,
         # so an output is on the broker before the input that caused it is committed.
+        topic, key, value, partition, headers = output
         delivery = await self.pipeline.app.producer.send(
-            self.pipeline.topology.name(topic), key.encode() if key is not None else None,
-            value, partition, None, list(headers.items()) if headers else None,
+            topic, key, value, partition, None, headers
         )
         cast("asyncio.Future[Any]", delivery).add_done_callback(_fail_stop_on_error)
 
@@ -184,12 +193,14 @@ def start_agent(
 
     @pipeline.app.agent(channel, name=name)
     async def agent(stream: Any) -> None:
-        async for event in stream.events():
+        # Acknowledged by the outbox, once the message's outputs are handed over.
+        async for event in stream.noack().events():
             message = event.message
             where, _ = provenance_of(pipeline, message)
             await guarded(
                 outlet, name, where, message.value,
                 lambda: on_message(message),  # noqa: B023 - awaited at once
             )
+            await outlet.outbox.seal(event)
 
     return agent

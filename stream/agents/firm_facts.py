@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared
-from stream.app import Pipeline
 from stream.core.eligibility import FirmHistory, fact_key
+from stream.outbox import Outbox
+from stream.pipeline import Pipeline
 
 
 class PartitionFirms:
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.histories = pipeline.table("firm-history")
-        self.index = pipeline.table("firm-declarations")
+    def __init__(self, pipeline: Pipeline, outbox: Outbox) -> None:
+        self.histories = pipeline.table("firm-history", outbox)
+        self.index = pipeline.table("firm-declarations", outbox)
         self._cache: dict[str, tuple[Any, FirmHistory]] = {}
 
     def history(self, partition: int, firm_id: str) -> FirmHistory | None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from stream.agents.common import Outlet, admitted, start_agent
-from stream.app import Pipeline
 from stream.core.ledger import Ledger, Seen
+from stream.pipeline import Pipeline
 
 REKEYED, FIRM_FACTS = "firms-rekeyed", "firm-facts"
 
@@ -16,7 +16,7 @@ class Firms:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.outlet = Outlet(pipeline)
-        self.ledgers = pipeline.table("firm-ledger")
+        self.ledgers = pipeline.table("firm-ledger", self.outlet.outbox)
 
     async def on_message(self, message: Any) -> None:
         found = await admitted(self.pipeline, self.outlet, message, REKEYED)

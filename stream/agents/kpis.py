@@ -11,9 +11,9 @@ import asyncio
 from typing import Any
 
 from stream.agents.common import Outlet, now, start_agent
-from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.kpi import Group, KpiBook
+from stream.pipeline import Pipeline
 from stream.records import kpi_snapshot
 
 REBUILD_YIELD_EVERY = 5_000  # contributions rebuilt between two turns of the event loop
@@ -23,8 +23,9 @@ class Kpis:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.outlet = Outlet(pipeline)
-        self.contributions = pipeline.table("kpi-contributions", partitions=1)
-        self.sequences = pipeline.table("kpi-sequences", partitions=1)
+        outbox = self.outlet.outbox
+        self.contributions = pipeline.table("kpi-contributions", outbox, partitions=1)
+        self.sequences = pipeline.table("kpi-sequences", outbox, partitions=1)
         self.book: KpiBook | None = None
         pipeline.app.on_partitions_assigned.connect(self._forget_book)
 
@@ -65,8 +66,7 @@ class Kpis:
 
     async def publish(self, port: str, channel: str, book: KpiBook) -> None:
         key = f"{port}/{channel}"
-        published = self.pipeline.book.kpis.get(key)  # ahead after a hard crash
-        sequence = max(self.sequences.get(key, 0), published["sequence"] if published else 0) + 1
+        sequence = self.sequences.get(key, 0) + 1  # stored before the snapshot is sent
         self.sequences[key] = sequence
         kpi = book.kpi((port, channel))
         record = kpi_snapshot(kpi, sequence, now()) if kpi else None  # None: a tombstone

@@ -5,7 +5,6 @@ forwards, and the copy of every firm fact sent to this partition."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 from schemas.events import DeclarationAmended, FirmEvent, ReturnDeclared, parse_event
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
-from stream.app import Pipeline
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
 from stream.core.eligibility import (
@@ -26,6 +24,7 @@ from stream.core.eligibility import (
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.ingest import Provenance
+from stream.pipeline import Pipeline
 from stream.published import EVENTS_HEADER, encode_events
 from stream.records import release_decision, status_update
 from stream.topics import LIFECYCLE_INPUTS
@@ -41,12 +40,9 @@ class Lifecycle:
         self.pipeline = pipeline
         self.outlet = Outlet(pipeline)
         self.metrics = pipeline.metrics
-        self.declarations = pipeline.table("declaration-state")
-        self.firms = PartitionFirms(pipeline)
+        self.declarations = pipeline.table("declaration-state", self.outlet.outbox)
+        self.firms = PartitionFirms(pipeline, self.outlet.outbox)
         self._states: OrderedDict[str, tuple[Any, DeclarationState]] = OrderedDict()
-        # Names this worker's run in the states it saves: a state saved by another run
-        # (a predecessor) has its published outputs confirmed at the first look.
-        self.incarnation = uuid.uuid4().hex[:12]
 
     # -- firm facts ------------------------------------------------------------------
 
@@ -73,7 +69,9 @@ class Lifecycle:
         candidates = self.firms.declarations_of(partition, fact.firm_id, *window)
         for n, declaration_id in enumerate(candidates):
             if n and not n % YIELD_EVERY:
-                await asyncio.sleep(0)  # a firm with many declarations must not hold the loop
+                # A firm with many declarations must not hold the loop, nor its outputs.
+                await self.outlet.outbox.seal()
+                await asyncio.sleep(0)
             state = self.load(declaration_id)
             t = state.as_of()
             if t is None or not in_window(window, t):
@@ -105,16 +103,9 @@ class Lifecycle:
             state = cached[1]
         else:
             state = DeclarationState.from_json(raw)
-        book = self.pipeline.book
-        first = raw is not None and state.saved_by != self.incarnation
-        state.catch_up(
-            book.statuses.get(declaration_id), book.shown.get(declaration_id),
-            book.decision_sequences.get(declaration_id, 0), first,
-        )
         return state
 
     def save(self, state: DeclarationState) -> None:
-        state.saved_by = self.incarnation
         raw = state.to_json()
         self.declarations[state.declaration_id] = raw
         self._states[state.declaration_id] = (raw, state)
@@ -213,8 +204,6 @@ class Lifecycle:
         state.indexed_firm = view["firm_id"]
 
     async def on_message(self, message: Any) -> None:
-        # Nothing is processed before the record of what was published is read in full.
-        await self.pipeline.feed.ready.wait()
         if self.pipeline.topology.bare(message.topic) == FIRM_FACTS:
             await self.on_firm_fact(message.partition, message.offset, message.value)
         else:

@@ -68,13 +68,9 @@ class DeclarationState:
     published_decision: list[Any] | None = None
     published_clearance: Clearance | None = None
     indexed_firm: str | None = None  # the firm this declaration is listed under
-    saved_by: str | None = None  # the worker run that saved this state last
     # Not stored: the last assessment (reused while it holds) and each event's JSON form.
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
-    _behind: frozenset[str] | None = field(default=None, repr=False, compare=False)
-    # Outputs this state records as published that the topics may not hold (see catch_up).
-    _unconfirmed: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def firm_id(self) -> str | None:
@@ -118,52 +114,9 @@ class DeclarationState:
             f"r:{r}" for r in self.returns
         )
 
-    def catch_up(
-        self, last_update: dict[str, Any] | None, shown: frozenset[str] | None,
-        last_decision: int, first: bool = False,
-    ) -> None:
-        """Carry on from what was really published, when it is ahead of this state (a
-        predecessor was killed after sending but before its state was saved).
-
-        ``shown`` are the events the last update sent was built from. Until this state
-        holds all of them, it is behind what buyers have seen: it publishes nothing (no
-        step backwards); then its views are compared with the last one sent and
-        numbered after it."""
-        if last_update is not None and last_update["sequence"] > self.sequence:
-            self.sequence = last_update["sequence"]
-            self.published_view = {
-                k: v for k, v in last_update.items() if k not in ("sequence", "updated_at")
-            }
-        if (last_update is not None and last_update["sequence"] == self.sequence
-                and shown and not shown <= self.event_ids):
-            self._behind = shown
-        if last_decision > self.decision_sequence:
-            self.decision_sequence = last_decision
-            self.published_decision = None  # not known here: the next one is published
-        if first:
-            self._confirm(last_update["sequence"] if last_update else 0, last_decision)
-
-    def _confirm(self, published: int, last_decision: int) -> None:
-        """On the first look at a state a predecessor saved: what it records as published
-        may not have reached the topics (killed between its state write and its outputs'
-        delivery), so it is published again, under the same sequence, at the next refresh.
-        Clearances are not read back, so an existing one is always sent again (the KPIs
-        take a repeat as no change)."""
-        if self.sequence > published:
-            self._unconfirmed.add("status")
-        if self.decision_sequence > last_decision:
-            self._unconfirmed.add("decision")
-        if self.published_clearance is not None:
-            self._unconfirmed.add("clearance")
-
     def refresh(self, firms: FirmLookup, policy: Policy, republish: bool = False) -> Step:
         """Recompute the view; report what changed (everything, when ``republish``)."""
         step = Step(Seen.NEW)
-        if self._behind is not None:
-            if not self._behind <= self.event_ids:
-                return step  # still replaying what a predecessor had already shown
-            self._behind = None
-        again, self._unconfirmed = self._unconfirmed, set()
         view, assessment = view_of(
             self.declaration_id, self.events.values(), self.returns.values(), firms, policy,
             self._assessment,
@@ -175,7 +128,7 @@ class DeclarationState:
                 self.sequence += 1
                 self.published_view = current
                 step.status = (view, self.sequence)
-            elif republish or "status" in again:
+            elif republish:
                 step.status = (view, self.sequence)
         if assessment is not None:
             signature = _signature(assessment)
@@ -183,12 +136,12 @@ class DeclarationState:
                 self.decision_sequence += 1
                 self.published_decision = signature
                 step.decision = (assessment, self.decision_sequence)
-            elif republish or "decision" in again:
+            elif republish:
                 step.decision = (assessment, self.decision_sequence)
         clearance = None
         if view is not None and view.clearance_hours is not None and view.port and view.channel:
             clearance = (view.port, view.channel.value, view.clearance_hours)
-        if clearance != self.published_clearance or republish or "clearance" in again:
+        if clearance != self.published_clearance or republish:
             self.published_clearance = clearance
             step.clearance = (clearance,)
         return step
@@ -208,7 +161,6 @@ class DeclarationState:
             "decision": self.published_decision,
             "clearance": self.published_clearance,
             "indexed_firm": self.indexed_firm,
-            "saved_by": self.saved_by,
         }
 
     def _json_of(self, event: Event) -> dict[str, Any]:
@@ -235,6 +187,5 @@ class DeclarationState:
             published_decision=data["decision"],
             published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
             indexed_firm=data.get("indexed_firm"),
-            saved_by=data.get("saved_by"),
             _json=json_forms,
         )

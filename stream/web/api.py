@@ -14,8 +14,8 @@ from typing import Any
 from faust import web
 
 from schemas.types import format_instant
-from stream.app import Pipeline
 from stream.core.eligibility import firm_eligibility_at
+from stream.pipeline import Pipeline
 from stream.web.auth import Principal, TokenStore
 
 DECLARATION_ID = re.compile(r"^\d{18}$")

@@ -13,7 +13,8 @@ import pytest
 from pydantic import BaseModel
 
 from stream.agents.common import H_KEY, H_OFFSET, H_PARTITION, H_TOPIC, Outlet, partition_for
-from stream.app import Pipeline, build_pipeline
+from stream.app import build_pipeline
+from stream.pipeline import Pipeline
 from stream.settings import Settings
 
 
@@ -40,7 +41,6 @@ async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     # breaks test_context under pytest-asyncio (faust-streaming #443).
     built = build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, partitions=4))
     built.app.flow_control.resume()
-    built.feed.ready.set()  # nothing was published before: the record is complete
     yield built
 
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from stream.app import Pipeline
 from stream.core.lifecycle import DeclarationState
+from stream.pipeline import Pipeline
 from tests.agents.conftest import Captured, read_from
 from tests.builders import (
     DECL,

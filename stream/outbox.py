@@ -1,0 +1,118 @@
+"""Outputs go out after the state that records them.
+
+A handler writes its tables (Faust sends each write to the table's changelog) and makes
+outputs. Were the outputs sent at once, a worker killed before its changelog writes
+were delivered would leave the topics ahead of the state its successor restores, and
+the successor would give its next update a sequence number buyers had already seen.
+
+So the outputs of a message are held until every changelog write it made is
+acknowledged by the broker, and the message is acknowledged to Faust (its offset may
+be committed) only once its outputs are handed to the producer, which Faust flushes
+before every commit. Outputs leave in the order they were made. A successor never
+finds outputs ahead of its state; what a killed worker had not sent, its successor
+sends again when it reads the uncommitted message again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from stream.faust_fixes import fail_stop
+
+# topic, key, value, partition, headers: the arguments of a producer send
+Output = tuple[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
+Send = Callable[[Output], Awaitable[None]]
+HELD_LIMIT = 1_000  # messages whose outputs may wait for their writes at once
+
+
+@dataclass
+class _Held:
+    writes: list[asyncio.Future[Any]]
+    outputs: list[Output]
+    event: Any  # a Faust event, acknowledged once its outputs are handed over
+
+
+@dataclass
+class Outbox:
+    send: Send  # hands one output to the producer
+    limit: int = HELD_LIMIT
+    writes: list[asyncio.Future[Any]] = field(default_factory=list)  # since the last seal
+    outputs: list[Output] = field(default_factory=list)
+    _held: deque[_Held] = field(default_factory=deque)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _room: asyncio.Event = field(default_factory=asyncio.Event)
+    _release: asyncio.Future[None] | None = None
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    async def seal(self, event: Any = None) -> None:
+        """Close what the current message made: its outputs leave after its writes,
+        and ``event`` is acknowledged after its outputs. Waits while too much is held."""
+        writes, outputs = self.writes, self.outputs
+        self.writes, self.outputs = [], []
+        if not outputs:
+            if event is not None:
+                event.ack()  # the commit's flush delivers the writes before the offset
+            return
+        if not self._held and all(_delivered(w) for w in writes):
+            await self._hand_over(_Held(writes, outputs, event))
+            return
+        self._held.append(_Held(writes, outputs, event))
+        self._wake.set()
+        if self._release is None or self._release.done():
+            self._release = asyncio.ensure_future(self._release_in_order())
+        while len(self._held) >= self.limit:
+            self._room.clear()
+            await self._room.wait()
+
+    async def _hand_over(self, held: _Held) -> None:
+        for output in held.outputs:
+            await self.send(output)
+        if held.event is not None:
+            held.event.ack()
+
+    async def _release_in_order(self) -> None:
+        try:
+            while True:
+                while not self._held:
+                    self._wake.clear()
+                    await self._wake.wait()
+                held = self._held[0]
+                pending = [w for w in held.writes if not w.done()]
+                if pending:
+                    await asyncio.wait(pending)
+                if not all(_delivered(write) for write in held.writes):
+                    fail_stop("a changelog write was lost; its outputs are not sent")
+                    return
+                await self._hand_over(held)
+                self._held.popleft()
+                self._room.set()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            fail_stop(f"held outputs could not be handed to the producer ({exc!r})")
+
+
+def _delivered(write: asyncio.Future[Any]) -> bool:
+    return write.done() and not write.cancelled() and write.exception() is None
+
+
+class HeldTable(faust.Table[Any, Any]):
+    """A table whose changelog writes hold back the outputs of the message that made
+    them (see Outbox); ``outbox`` is set by the agent that owns the table."""
+
+    outbox: Outbox | None = None
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        write = super().send_changelog(*args, **kwargs)
+        if self.outbox is not None:
+            self.outbox.writes.append(write)
+        return write

@@ -1,0 +1,120 @@
+"""The outbox: a message's outputs leave after its table writes are stored, in order,
+and the message is acknowledged (committable) only after its outputs are handed over."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from stream import outbox as outbox_module
+from stream.outbox import Outbox, Output
+
+
+class Event:
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log = name, log
+
+    def ack(self) -> None:
+        self.log.append(f"ack {self.name}")
+
+
+def output(name: str) -> Output:
+    return ("topic", name.encode(), b"{}", None, None)
+
+
+def recording(log: list[str]) -> Outbox:
+    async def send(sent: Output) -> None:
+        log.append(f"send {sent[1]!r}")
+
+    return Outbox(send)
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_outputs_wait_for_the_writes_of_their_message_and_the_ack_for_the_outputs() -> None:
+    log: list[str] = []
+    box = recording(log)
+    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    box.writes.append(write)
+    box.outputs.append(output("a"))
+    await box.seal(Event("1", log))
+    await settle()
+    assert log == [] and box.held == 1  # the state is not stored yet: nothing leaves
+    write.set_result(None)
+    await settle()
+    assert log == ["send b'a'", "ack 1"] and box.held == 0
+
+
+async def test_outputs_leave_in_the_order_they_were_made() -> None:
+    log: list[str] = []
+    box = recording(log)
+    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    box.writes.append(write)
+    box.outputs.append(output("first"))
+    await box.seal(Event("1", log))
+    box.outputs.append(output("second"))  # no writes of its own, yet it waits its turn
+    await box.seal(Event("2", log))
+    await settle()
+    assert log == []
+    write.set_result(None)
+    await settle()
+    assert log == ["send b'first'", "ack 1", "send b'second'", "ack 2"]
+
+
+async def test_a_message_without_outputs_is_acknowledged_at_once() -> None:
+    log: list[str] = []
+    box = recording(log)
+    box.writes.append(asyncio.get_running_loop().create_future())  # the commit flushes it
+    await box.seal(Event("1", log))
+    assert log == ["ack 1"] and box.writes == []
+
+
+async def test_stored_writes_let_outputs_leave_at_once() -> None:
+    log: list[str] = []
+    box = recording(log)
+    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    write.set_result(None)
+    box.writes.append(write)
+    box.outputs.append(output("a"))
+    await box.seal(Event("1", log))
+    assert log == ["send b'a'", "ack 1"]
+
+
+async def test_a_lost_write_stops_the_worker_before_its_outputs_leave(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log: list[str] = []
+    stops: list[str] = []
+    monkeypatch.setattr(outbox_module, "fail_stop", stops.append)
+    box = recording(log)
+    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    box.writes.append(write)
+    box.outputs.append(output("a"))
+    await box.seal(Event("1", log))
+    write.set_exception(RuntimeError("changelog down"))
+    await settle()
+    assert stops and "lost" in stops[0]
+    assert "ack 1" not in log
+
+
+async def test_a_full_outbox_holds_the_handler_back() -> None:
+    log: list[str] = []
+    box = recording(log)
+    box.limit = 2
+    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    for n in range(2):
+        box.writes.append(write)
+        box.outputs.append(output(str(n)))
+        if n == 0:
+            await box.seal(Event(str(n), log))
+    third = asyncio.ensure_future(box.seal(Event("1", log)))
+    await settle()
+    assert not third.done()  # two messages wait: the handler waits too
+    write.set_result(None)
+    await settle()
+    assert third.done() and log[-1] == "ack 1"
