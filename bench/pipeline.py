@@ -1,6 +1,7 @@
 """Benchmark: the pipeline against a plain aiokafka loop, measured in the same run.
 
     python -m bench.pipeline [--events 200000] [--latency-events 20000] [--rate 1000]
+                             [--profile] [--only-pipeline]
 
 For each of the two, on the local broker under a fresh topic prefix:
 1. throughput: the whole generated stream is preloaded, then one worker (or the baseline
@@ -8,6 +9,9 @@ For each of the two, on the local broker under a fresh topic prefix:
 2. delay: with the worker caught up, more events are published at a steady rate well
    below capacity; the delay is each output's broker timestamp minus the timestamp of the
    input that caused it (carried in the output's ``x-caused-by`` header).
+
+``--profile`` samples the worker with py-spy while it works through the preloaded
+stream and prints the top 15 functions by own time.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from bench.harness import (
     throughput,
     wait_caught_up,
 )
+from bench.profile import Profile, top
 from stream.admin import connect_admin, ensure_topics
 from stream.broker import LocalBroker
 from stream.replay import delete_topics, read_records
@@ -77,8 +82,13 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         process = start(settings)
         try:
             began = time.monotonic()
+            profile = _profile(process, settings) if args.profile else None
             await wait_caught_up(settings, settings.app_id, consumed)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
+            if profile is not None:
+                profile.stop()
+                print(f"[{name}] top 15 by own time (py-spy):", file=sys.stderr)
+                print("\n".join(top(profile.path.read_text())), file=sys.stderr)
             first = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
             rate = throughput(args.events, first)
             print(f"[{name}] delay phase: {args.latency_events:,} at {args.rate}/s",
@@ -101,11 +111,19 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         await delete_topics(settings)
 
 
+def _profile(process: subprocess.Popen[bytes] | WorkerProcess, settings: Settings) -> Profile:
+    pid = process.pid if isinstance(process, subprocess.Popen) else process.process.pid  # type: ignore[union-attr]
+    return Profile(pid, settings.cache_dir / "bench" / "profile.txt")
+
+
 async def main(args: argparse.Namespace) -> None:
     base = Settings()
     broker = LocalBroker(base.cache_dir, base.broker_port)
     status = broker.start()
     base = base.model_copy(update={"broker": status.bootstrap})
+    if args.only_pipeline:
+        await measure("pipeline", base, args, _pipeline, "declaration-status")
+        return
     baseline = await measure(
         "baseline", base, args, _module("bench.baseline"), OUTPUT, inputs_only=True
     )
@@ -136,4 +154,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--latency-events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--profile", action="store_true", help="py-spy the worker")
+    parser.add_argument("--only-pipeline", action="store_true",
+                        help="measure the worker alone (no baselines, no ratio)")
     asyncio.run(main(parser.parse_args()))
