@@ -7,6 +7,7 @@ order gives the same history.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ GOODS_OUT_OF_SCOPE = "GOODS_OUT_OF_SCOPE"
 
 FirmFact = FirmEvent | ReturnDeclared
 T = TypeVar("T")
+_LATER = timedelta(seconds=1)  # a time after t, for "never revoked"
 
 
 def order_key(event: Event) -> tuple[datetime, str]:
@@ -61,6 +63,8 @@ class FirmHistory:
     """Every fact known about one firm, by identity (see ``fact_key``)."""
 
     facts: dict[str, FirmFact] = field(default_factory=dict)
+    # Derived from ``facts`` when first asked for, dropped when a fact is added.
+    _index: FirmIndex | None = field(default=None, repr=False, compare=False)
 
     def add(self, fact: FirmFact) -> bool:
         """Fold a fact in; False when it was already known."""
@@ -68,10 +72,17 @@ class FirmHistory:
         if key in self.facts:
             return False
         self.facts[key] = fact
+        self._index = None
         return True
 
+    @property
+    def index(self) -> FirmIndex:
+        if self._index is None:
+            self._index = FirmIndex(self.facts.values())
+        return self._index
+
     def of_type(self, kind: type[T]) -> list[T]:
-        return [f for f in self.facts.values() if isinstance(f, kind)]
+        return self.index.of_type(kind)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [fact.model_dump(mode="json") for fact in self.facts.values()]
@@ -80,6 +91,43 @@ class FirmHistory:
     def from_json(cls, data: list[dict[str, Any]]) -> FirmHistory:
         facts = [parse_event(d) for d in data]
         return cls({fact_key(f): f for f in facts if isinstance(f, FirmEvent | ReturnDeclared)})
+
+
+class FirmIndex:
+    """A history's facts arranged for questions "as of t": each answered by a search in
+    a sorted list rather than a pass over every fact (a firm's returns pile up)."""
+
+    def __init__(self, facts: Iterable[FirmFact]) -> None:
+        ordered = sorted(facts, key=order_key)
+        self._by_type: dict[type, list[Any]] = {}
+        for fact in ordered:
+            self._by_type.setdefault(type(fact), []).append(fact)
+        # Enrolment changes per programme, in event-time order: (times, enrolled after).
+        self.enrolment: dict[str, tuple[list[datetime], list[bool]]] = {}
+        changes = (f for f in ordered if isinstance(f, FirmEnrolled | FirmWithdrawn))
+        for change in changes:
+            times, states = self.enrolment.setdefault(change.program, ([], []))
+            times.append(change.occurred_at)
+            states.append(isinstance(change, FirmEnrolled))
+        # The latest issue of each certificate id, and when each id was first revoked.
+        self.certificates = list({c.certificate_id: c for c in self.of_type(CertificateIssued)}
+                                 .values())
+        self.revoked_at: dict[str, datetime] = {}
+        for revocation in self.of_type(CertificateRevoked):
+            self.revoked_at.setdefault(revocation.certificate_id, revocation.occurred_at)
+        self._accepted_returns: tuple[Policy, list[datetime]] | None = None
+
+    def of_type(self, kind: type[T]) -> list[T]:
+        return self._by_type.get(kind, [])
+
+    def accepted_return_times(self, policy: Policy) -> list[datetime]:
+        """When each standing return that counts under ``policy`` happened, sorted."""
+        cached = self._accepted_returns
+        if cached is None or cached[0] is not policy:
+            standing = standing_returns(self.of_type(ReturnDeclared))
+            times = sorted(r.occurred_at for r in standing if is_accepted(r, policy))
+            cached = self._accepted_returns = (policy, times)
+        return cached[1]
 
 
 def fact_key(fact: FirmFact) -> str:
@@ -105,41 +153,29 @@ class Eligibility:
 
 
 def _enrolled_at(history: FirmHistory, t: datetime, program: str) -> bool:
-    changes = [
-        f
-        for f in history.facts.values()
-        if isinstance(f, FirmEnrolled | FirmWithdrawn) and f.program == program
-        and f.occurred_at <= t
-    ]
-    return bool(changes) and isinstance(max(changes, key=order_key), FirmEnrolled)
+    times, states = history.index.enrolment.get(program, ([], []))
+    last = bisect_right(times, t)  # the last change at or before t decides
+    return last > 0 and states[last - 1]
 
 
 def _valid_certificate(history: FirmHistory, t: datetime, standard: str) -> str | None:
-    revoked = {
-        r.certificate_id for r in history.of_type(CertificateRevoked) if r.occurred_at <= t
-    }
     # Certificate ids are unique within a firm; were one issued twice, the latest issue
     # (a correction or renewal) gives its validity.
-    latest: dict[str, CertificateIssued] = {}
-    for cert in sorted(history.of_type(CertificateIssued), key=order_key):
-        latest[cert.certificate_id] = cert
+    index = history.index
     valid = sorted(
         cert.certificate_id
-        for cert in latest.values()
+        for cert in index.certificates
         if cert.standard == standard
         and cert.valid_from <= t < cert.valid_until
-        and cert.certificate_id not in revoked
+        and not index.revoked_at.get(cert.certificate_id, t + _LATER) <= t
     )
     return valid[0] if valid else None
 
 
 def _returns_in_lookback(history: FirmHistory, t: datetime, policy: Policy) -> int:
     since = t - timedelta(days=policy.green_channel.return_lookback_days)
-    return sum(
-        1
-        for ret in standing_returns(history.of_type(ReturnDeclared))
-        if is_accepted(ret, policy) and since <= ret.occurred_at <= t
-    )
+    times = history.index.accepted_return_times(policy)
+    return bisect_right(times, t) - bisect_left(times, since)
 
 
 def firm_eligibility_at(

@@ -210,3 +210,73 @@ def test_a_fact_never_changes_the_standing_outside_its_window(
     changed = standing_changed(FIRM, without(after, fact), after, t, policy)  # type: ignore[arg-type]
     inside = window is not None and window[0] <= t and (window[1] is None or t < window[1])
     assert inside or not changed
+
+
+def _plain_standing(h: FirmHistory, t: datetime, policy: Policy) -> tuple[Any, ...]:
+    """The firm's standing at t read straight off the contract, one pass per question:
+    the reference the indexed history must agree with."""
+    from datetime import timedelta
+
+    from schemas.events import (
+        CertificateIssued,
+        CertificateRevoked,
+        FirmEnrolled,
+        FirmWithdrawn,
+        ReturnDeclared,
+    )
+    from stream.core.eligibility import is_accepted, order_key, standing_returns
+
+    facts = list(h.facts.values())
+    changes = [f for f in facts if isinstance(f, FirmEnrolled | FirmWithdrawn)
+               and f.occurred_at <= t]
+    enrolled_now = bool(changes) and isinstance(max(changes, key=order_key), FirmEnrolled)
+    revoked_ids = {f.certificate_id for f in facts
+                   if isinstance(f, CertificateRevoked) and f.occurred_at <= t}
+    latest: dict[str, CertificateIssued] = {}
+    for c in sorted((f for f in facts if isinstance(f, CertificateIssued)), key=order_key):
+        latest[c.certificate_id] = c
+    valid = {
+        s: sorted(c.certificate_id for c in latest.values() if c.standard == s
+                  and c.valid_from <= t < c.valid_until and c.certificate_id not in revoked_ids)
+        for s in policy.green_channel.required_certificates
+    }
+    since = t - timedelta(days=policy.green_channel.return_lookback_days)
+    returns = sum(1 for r in standing_returns(f for f in facts if isinstance(f, ReturnDeclared))
+                  if is_accepted(r, policy) and since <= r.occurred_at <= t)
+    return enrolled_now, {s: v[0] if v else None for s, v in valid.items()}, returns
+
+
+DAYS = st.integers(0, 720)
+
+
+def _at(day: int) -> str:
+    from datetime import timedelta
+
+    return (datetime.fromisoformat("2025-06-01T00:00:00+00:00") + timedelta(days=day)).isoformat()
+
+
+FACTS = st.one_of(
+    st.builds(lambda d, w, n: enrolled(_at(d), withdrawn=w, event_id=f"e{n}"),
+              DAYS, st.booleans(), st.integers(0, 3)),
+    st.builds(lambda s, a, b, n: certificate(s, _at(min(a, b)), _at(max(a, b) + 1),
+                                             certificate_id=f"{s}-{n}", at=_at(a)),
+              st.sampled_from(["ISO9001", "ISO14001"]), DAYS, DAYS, st.integers(0, 2)),
+    st.builds(lambda s, d, n: revoked(f"{s}-{n}", _at(d)),
+              st.sampled_from(["ISO9001", "ISO14001"]), DAYS, st.integers(0, 2)),
+    st.builds(lambda d, r, n, district: returned(_at(d), return_id=f"R{r}", event_id=f"r{n}",
+                                                 return_district=district),
+              DAYS, st.integers(0, 5), st.integers(0, 9), st.sampled_from(["3100", "9999"])),
+)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.lists(FACTS, max_size=25), DAYS)
+def test_the_indexed_history_answers_as_a_plain_reading_of_the_rules(
+    policy: Policy, facts: list[dict[str, Any]], day: int
+) -> None:
+    from stream.core.eligibility import firm_eligibility_at
+
+    h = history(*facts)
+    t = datetime.fromisoformat(_at(day))
+    e = firm_eligibility_at(FIRM, h, t, policy)
+    assert (e.enrolled, e.certificates, e.returns_in_lookback) == _plain_standing(h, t, policy)
