@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     )
     broker_port: int = Field(19092, description="Port of the local broker (broker start).")
     log_level: str = Field("info", description="Worker log level.")
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="The worker's event loop: uvloop (faster) or asyncio's own.",
+    )
 
     @field_validator("topic_prefix")
     @classmethod

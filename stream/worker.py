@@ -30,7 +30,7 @@ def run_worker(settings: Settings) -> None:
         pipeline.app,
         loglevel=settings.log_level,
         redirect_stdouts=False,
-        loop=asyncio.new_event_loop(),
+        loop=new_loop(settings),
     )
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every
     # record: every debug call in Faust and aiokafka then builds a LogRecord, which cost
@@ -39,6 +39,15 @@ def run_worker(settings: Settings) -> None:
     loop = worker.loop
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks, loop)
     worker.execute_from_commandline()
+
+
+def new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
+    """The worker's event loop: uvloop unless asyncio's own is asked for."""
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def _dump_tasks(loop: asyncio.AbstractEventLoop) -> None:

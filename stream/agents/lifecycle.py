@@ -69,8 +69,10 @@ class Lifecycle:
         candidates = self.firms.declarations_of(partition, fact.firm_id, *window)
         for n, declaration_id in enumerate(candidates):
             if n and not n % YIELD_EVERY:
-                # A firm with many declarations must not hold the loop, nor its outputs.
+                # A firm with many declarations must not hold the loop, nor its outputs,
+                # nor fill Faust's producer buffer with its changelog writes.
                 await self.outlet.outbox.seal()
+                await self.pipeline.app.producer.buffer.wait_until_ebb()
                 await asyncio.sleep(0)
             state = self.load(declaration_id)
             t = state.as_of()
