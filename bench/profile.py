@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +21,8 @@ class Profile:
     """py-spy recording a process until ``stop``; raw (collapsed) stacks in ``path``."""
 
     def __init__(self, pid: int, path: Path, rate: int = 200) -> None:
-        py_spy = shutil.which("py-spy")
+        beside = Path(sys.executable).parent / "py-spy"  # in a virtualenv not activated
+        py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
         if py_spy is None:
             raise RuntimeError("py-spy is needed for --profile: pip install py-spy")
         self.path = path
