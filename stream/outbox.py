@@ -55,10 +55,12 @@ class Outbox:
 
     async def seal(self, event: Any = None) -> None:
         """Close what the current message made: its outputs leave after its writes,
-        and ``event`` is acknowledged after its outputs. Waits while too much is held."""
+        and ``event`` is acknowledged after its outputs. Messages are acknowledged in
+        the order they came: Faust commits a partition up to its first unacknowledged
+        offset only once one was committed before. Waits while too much is held."""
         writes, outputs = self.writes, self.outputs
         self.writes, self.outputs = [], []
-        if not outputs:
+        if not outputs and not self._held:
             if event is not None:
                 event.ack()  # the commit's flush delivers the writes before the offset
             return

@@ -118,3 +118,18 @@ async def test_a_full_outbox_holds_the_handler_back() -> None:
     write.set_result(None)
     await settle()
     assert third.done() and log[-1] == "ack 1"
+
+
+async def test_messages_are_acknowledged_in_the_order_they_came() -> None:
+    log: list[str] = []
+    box = recording(log)
+    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    box.writes.append(write)
+    box.outputs.append(output("a"))
+    await box.seal(Event("1", log))
+    await box.seal(Event("2", log))  # nothing to send, yet after message 1
+    await settle()
+    assert log == []
+    write.set_result(None)
+    await settle()
+    assert log == ["send b'a'", "ack 1", "ack 2"]
