@@ -8,7 +8,7 @@ from datetime import timedelta
 import faust
 
 from stream import codec, faust_fixes, kafka, watchdog
-from stream.agents import firm_gate, firms, kpis, lag, lifecycle
+from stream.agents import firms, kpis, lag, lifecycle
 from stream.core.policy import Policy, load_policy
 from stream.outbox import HeldTable
 from stream.pipeline import Pipeline
@@ -70,7 +70,6 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     firms.register(pipeline)
     kpis.register(pipeline)
     lag.register(pipeline)
-    firm_gate.register(pipeline)
     watchdog.register(pipeline)
     if settings.web_enabled:
         _serve_web(pipeline)

@@ -85,8 +85,3 @@ class Metrics:
             "customs_consumer_lag", "Messages not yet processed, by topic",
             ["topic"], registry=r,
         )
-        self.firm_gate_holding = Gauge(
-            "customs_firm_gate_holding",
-            "1 while declaration-side inputs wait for a backlog of firm facts, else 0",
-            registry=r,
-        )

@@ -36,12 +36,9 @@ class CommitWatch:
             return False
         return now - known[1] > self.timeout
 
-    def forget(self, tp: TP | None = None) -> None:
-        """After a rebalance, every partition starts afresh (or just ``tp``)."""
-        if tp is None:
-            self._since.clear()
-        else:
-            self._since.pop(tp, None)
+    def forget(self) -> None:
+        """After a rebalance: partitions and offsets start afresh."""
+        self._since.clear()
 
 
 def register(pipeline: Any) -> CommitWatch:
@@ -56,9 +53,6 @@ def register(pipeline: Any) -> CommitWatch:
         for tp in consumer.assignment():
             if not app.topics.acks_enabled_for(tp.topic):
                 continue  # changelogs: read, never committed
-            if tp in consumer._paused_partitions:
-                watch.forget(tp)  # held on purpose (stream.agents.firm_gate), not stalled
-                continue
             if watch.stalled(tp, consumer._committed_offset.get(tp), consumer.highwater(tp), now):
                 fail_stop(
                     f"{tp.topic}[{tp.partition}] has not committed past offset "
