@@ -10,7 +10,7 @@ For each of the two, on the local broker under a fresh topic prefix:
    below capacity; the delay is each output's broker timestamp minus the timestamp of the
    input that caused it (carried in the output's ``x-caused-by`` header).
 
-``--profile`` samples the worker with py-spy while it works through the preloaded
+``--profile`` samples the customs-stream worker with py-spy while it works through the preloaded
 stream and prints the top 15 functions by own time.
 """
 
@@ -82,13 +82,16 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         process = start(settings)
         try:
             began = time.monotonic()
-            profile = _profile(process, settings) if args.profile else None
+            profile = None
+            if args.profile and isinstance(process, WorkerProcess):
+                profile = _profile(process, settings)
             await wait_caught_up(settings, settings.app_id, consumed)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
             if profile is not None:
                 profile.stop()
-                print(f"[{name}] top 15 by own time (py-spy):", file=sys.stderr)
-                print("\n".join(top(profile.path.read_text())), file=sys.stderr)
+                if profile.path.exists():
+                    print(f"[{name}] top 15 by own time (py-spy):", file=sys.stderr)
+                    print("\n".join(top(profile.path.read_text())), file=sys.stderr)
             first = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
             rate = throughput(args.events, first)
             print(f"[{name}] delay phase: {args.latency_events:,} at {args.rate}/s",
@@ -111,9 +114,9 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         await delete_topics(settings)
 
 
-def _profile(process: subprocess.Popen[bytes] | WorkerProcess, settings: Settings) -> Profile:
-    pid = process.pid if isinstance(process, subprocess.Popen) else process.process.pid  # type: ignore[union-attr]
-    return Profile(pid, settings.cache_dir / "bench" / "profile.txt")
+def _profile(worker: WorkerProcess, settings: Settings) -> Profile:
+    assert worker.process is not None, "the worker is started"
+    return Profile(worker.process.pid, settings.cache_dir / "bench" / "profile.txt")
 
 
 async def main(args: argparse.Namespace) -> None:
