@@ -1,16 +1,10 @@
-"""What the pipeline has published, folded into memory: the read model behind the API,
-and the record of the last sequence numbers actually sent.
+"""What the pipeline has published, folded into memory: the read model behind the API.
 
-Every worker reads the whole of ``declaration-status``, ``release-decisions``,
-``clearance-kpis`` and ``dead-letters``, and partition 0 of ``firm-facts`` (every firm fact
-is copied to every partition), so any worker answers for every declaration, however
-partitions are spread. The model is the pipeline's own output: a few milliseconds behind
-it, never ahead.
-
-Why the agents read it too: a worker killed at the wrong moment may have sent an update
-whose state change never reached the changelog. Its successor, starting from the older
-state, must not give the next view a sequence number already used for another one, so it
-first reads what was really published (``last_sequence``) and carries on from there.
+A worker that serves HTTP reads the whole of ``declaration-status``, ``clearance-kpis``
+and ``dead-letters``, and partition 0 of ``firm-facts`` (every firm fact is copied to
+every partition), so any worker answers for every declaration, however partitions are
+spread. The model is the pipeline's own output: a few milliseconds behind it, never
+ahead. The agents never read it (outputs wait for their state: ``stream.outbox``).
 """
 
 from __future__ import annotations
@@ -62,15 +56,12 @@ class StatusBook:
     firms: dict[str, FirmHistory] = field(default_factory=dict)
     dead_letters: Counter[str] = field(default_factory=Counter)
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
-    decision_sequences: dict[str, int] = field(default_factory=dict)
-    shown: dict[str, frozenset[str]] = field(default_factory=dict)  # events behind each
     _letters_seen: set[tuple[str, int, int]] = field(default_factory=set)
 
     def reset(self) -> None:
         """Forget everything (before reading the topics again from their beginning)."""
         for container in (self.statuses, self.by_buyer, self.kpis, self.firms,
-                          self.dead_letters, self.recent, self._letters_seen,
-                          self.decision_sequences, self.shown):
+                          self.dead_letters, self.recent, self._letters_seen):
             container.clear()
 
     def apply_dead_letter(self, letter: dict[str, Any]) -> None:
@@ -79,24 +70,17 @@ class StatusBook:
             self._letters_seen.add(where)
             self.dead_letters[letter["error_code"]] += 1
 
-    def apply_status(self, update: dict[str, Any], events: frozenset[str] | None = None) -> None:
+    def apply_status(self, update: dict[str, Any]) -> None:
         declaration_id = update["declaration_id"]
         current = self.statuses.get(declaration_id)
         if current is not None and current["sequence"] > update["sequence"]:
             return  # an older update read late: the newer one stands
-        if events is not None:
-            self.shown[declaration_id] = events
         if current is not None and current.get("buyer_id") != update.get("buyer_id"):
             self.by_buyer.get(current.get("buyer_id") or "", set()).discard(declaration_id)
         self.statuses[declaration_id] = update
         if update.get("buyer_id"):
             self.by_buyer.setdefault(update["buyer_id"], set()).add(declaration_id)
         self.recent.appendleft(update)
-
-    def apply_decision(self, decision: dict[str, Any]) -> None:
-        declaration_id = decision["declaration_id"]
-        known = self.decision_sequences.get(declaration_id, 0)
-        self.decision_sequences[declaration_id] = max(known, decision["sequence"])
 
     def apply_kpi(self, key: str, snapshot: dict[str, Any] | None) -> None:
         if snapshot is None:
@@ -132,8 +116,7 @@ class ReadModelFeed:
         self.malformed = 0  # records skipped because they could not be read
         self._names = {
             topology.name(t): t
-            for t in ("declaration-status", "release-decisions", "clearance-kpis",
-                      "dead-letters", "firm-facts")
+            for t in ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts")
         }
 
     async def _partitions(self) -> list[TopicPartition]:
@@ -145,18 +128,14 @@ class ReadModelFeed:
         firm_facts = self.topology.name("firm-facts")
         return [tp for tp in every if tp.topic != firm_facts or tp.partition == 0]
 
-    def _apply(self, topic: str, key: bytes | None, value: bytes | None,
-               headers: Any = ()) -> None:
+    def _apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         kind = self._names[topic]
         if kind == "clearance-kpis":
             self.book.apply_kpi((key or b"").decode(), orjson.loads(value) if value else None)
         elif value is None:
             return
         elif kind == "declaration-status":
-            shown = decode_events(dict(headers or ()).get(EVENTS_HEADER))
-            self.book.apply_status(orjson.loads(value), shown)
-        elif kind == "release-decisions":
-            self.book.apply_decision(orjson.loads(value))
+            self.book.apply_status(orjson.loads(value))
         elif kind == "dead-letters":
             self.book.apply_dead_letter(orjson.loads(value))
         else:
@@ -178,7 +157,7 @@ class ReadModelFeed:
     def _take(self, tp: TopicPartition, message: Any) -> None:
         """Apply one record; a record that cannot be read is skipped and counted."""
         try:
-            self._apply(tp.topic, message.key, message.value, message.headers)
+            self._apply(tp.topic, message.key, message.value)
         except (ValueError, KeyError, TypeError) as exc:  # orjson's errors are ValueErrors
             self.malformed += 1
             log.warning(

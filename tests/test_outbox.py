@@ -31,6 +31,18 @@ def recording(log: list[str]) -> Outbox:
     return Outbox(send)
 
 
+def pending() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+async def handled(box: Outbox, log: list[str], name: str, *writes: asyncio.Future[Any],
+                  outputs: tuple[str, ...] = ()) -> None:
+    """One message handled: its table writes, its outputs, then the seal."""
+    box.writes.extend(writes)
+    box.outputs.extend(output(o) for o in outputs)
+    await box.seal(Event(name, log))
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -39,10 +51,8 @@ async def settle() -> None:
 async def test_outputs_wait_for_the_writes_of_their_message_and_the_ack_for_the_outputs() -> None:
     log: list[str] = []
     box = recording(log)
-    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    box.writes.append(write)
-    box.outputs.append(output("a"))
-    await box.seal(Event("1", log))
+    write = pending()
+    await handled(box, log, "1", write, outputs=("a",))
     await settle()
     assert log == [] and box.held == 1  # the state is not stored yet: nothing leaves
     write.set_result(None)
@@ -53,12 +63,9 @@ async def test_outputs_wait_for_the_writes_of_their_message_and_the_ack_for_the_
 async def test_outputs_leave_in_the_order_they_were_made() -> None:
     log: list[str] = []
     box = recording(log)
-    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    box.writes.append(write)
-    box.outputs.append(output("first"))
-    await box.seal(Event("1", log))
-    box.outputs.append(output("second"))  # no writes of its own, yet it waits its turn
-    await box.seal(Event("2", log))
+    write = pending()
+    await handled(box, log, "1", write, outputs=("first",))
+    await handled(box, log, "2", outputs=("second",))  # no writes, yet it waits its turn
     await settle()
     assert log == []
     write.set_result(None)
@@ -69,19 +76,16 @@ async def test_outputs_leave_in_the_order_they_were_made() -> None:
 async def test_a_message_without_outputs_is_acknowledged_at_once() -> None:
     log: list[str] = []
     box = recording(log)
-    box.writes.append(asyncio.get_running_loop().create_future())  # the commit flushes it
-    await box.seal(Event("1", log))
+    await handled(box, log, "1", pending())  # the commit's flush delivers the write
     assert log == ["ack 1"] and box.writes == []
 
 
 async def test_stored_writes_let_outputs_leave_at_once() -> None:
     log: list[str] = []
     box = recording(log)
-    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    write = pending()
     write.set_result(None)
-    box.writes.append(write)
-    box.outputs.append(output("a"))
-    await box.seal(Event("1", log))
+    await handled(box, log, "1", write, outputs=("a",))
     assert log == ["send b'a'", "ack 1"]
 
 
@@ -92,10 +96,8 @@ async def test_a_lost_write_stops_the_worker_before_its_outputs_leave(
     stops: list[str] = []
     monkeypatch.setattr(outbox_module, "fail_stop", stops.append)
     box = recording(log)
-    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    box.writes.append(write)
-    box.outputs.append(output("a"))
-    await box.seal(Event("1", log))
+    write = pending()
+    await handled(box, log, "1", write, outputs=("a",))
     write.set_exception(RuntimeError("changelog down"))
     await settle()
     assert stops and "lost" in stops[0]
@@ -106,28 +108,24 @@ async def test_a_full_outbox_holds_the_handler_back() -> None:
     log: list[str] = []
     box = recording(log)
     box.limit = 2
-    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    for n in range(2):
-        box.writes.append(write)
-        box.outputs.append(output(str(n)))
-        if n == 0:
-            await box.seal(Event(str(n), log))
-    third = asyncio.ensure_future(box.seal(Event("1", log)))
+    write = pending()
+    await handled(box, log, "0", write, outputs=("0",))
+    box.writes.append(write)
+    box.outputs.append(output("1"))
+    second = asyncio.ensure_future(box.seal(Event("1", log)))
     await settle()
-    assert not third.done()  # two messages wait: the handler waits too
+    assert not second.done()  # two messages wait: the handler waits too
     write.set_result(None)
     await settle()
-    assert third.done() and log[-1] == "ack 1"
+    assert second.done() and log[-1] == "ack 1"
 
 
 async def test_messages_are_acknowledged_in_the_order_they_came() -> None:
     log: list[str] = []
     box = recording(log)
-    write: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    box.writes.append(write)
-    box.outputs.append(output("a"))
-    await box.seal(Event("1", log))
-    await box.seal(Event("2", log))  # nothing to send, yet after message 1
+    write = pending()
+    await handled(box, log, "1", write, outputs=("a",))
+    await handled(box, log, "2")  # nothing to send, yet after message 1
     await settle()
     assert log == []
     write.set_result(None)

@@ -34,7 +34,6 @@ GOODS_OUT_OF_SCOPE = "GOODS_OUT_OF_SCOPE"
 
 FirmFact = FirmEvent | ReturnDeclared
 T = TypeVar("T")
-_LATER = timedelta(seconds=1)  # a time after t, for "never revoked"
 
 
 def order_key(event: Event) -> tuple[datetime, str]:
@@ -167,9 +166,13 @@ def _valid_certificate(history: FirmHistory, t: datetime, standard: str) -> str 
         for cert in index.certificates
         if cert.standard == standard
         and cert.valid_from <= t < cert.valid_until
-        and not index.revoked_at.get(cert.certificate_id, t + _LATER) <= t
+        and not _revoked_by(index.revoked_at.get(cert.certificate_id), t)
     )
     return valid[0] if valid else None
+
+
+def _revoked_by(revoked_at: datetime | None, t: datetime) -> bool:
+    return revoked_at is not None and revoked_at <= t
 
 
 def _returns_in_lookback(history: FirmHistory, t: datetime, policy: Policy) -> int:
