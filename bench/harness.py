@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 from aiokafka.structs import ConsumerRecord
 
 from stream.admin import group_lag
@@ -59,7 +60,11 @@ async def wait_caught_up(settings: Settings, group: str, topics: list[str],
                          timeout: float = 1800) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        lag = await group_lag(settings.bootstrap_servers, group, topics)
+        try:
+            lag = await group_lag(settings.bootstrap_servers, group, topics)
+        except (GroupCoordinatorNotAvailableError, CoordinatorLoadInProgressError):
+            await asyncio.sleep(0.5)  # a new broker makes its offsets topic on first use
+            continue
         if not any(lag.values()):
             return
         await asyncio.sleep(0.5)

@@ -3,18 +3,20 @@ firm has filed.
 
 Histories are kept per partition (key ``partition:firm_id``): each lifecycle partition
 holds exactly the facts its own stream has delivered and recovers them from its own
-changelog partition, so no GlobalTable is involved. The index of declarations is
-bucketed by month of filing (key ``partition:firm_id:YYYY-MM``), so that recording a
-filing costs the size of one month's bucket, not the firm's whole history.
+changelog partition, so no GlobalTable is involved. The index of declarations lists
+each with its as-of time, bucketed by UTC month (key ``partition:firm_id:YYYY-MM``), so
+that recording one costs the size of one month's bucket, not the firm's whole history,
+and a fact finds the declarations it changes without decoding the others.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared
-from stream.core.eligibility import FirmHistory, fact_key
+from schemas.types import format_instant
+from stream.core.eligibility import FirmHistory, Window, fact_key, in_spans
 from stream.outbox import Outbox
 from stream.pipeline import Pipeline
 
@@ -59,13 +61,16 @@ class PartitionFirms:
         return bool(stored.get("brought_by", {}).get(fact_key(fact)) == offset)
 
     def record_filing(
-        self, partition: int, firm_id: str, declaration_id: str, declared_at: datetime
+        self, partition: int, firm_id: str, declaration_id: str, as_of: datetime
     ) -> None:
-        month = declared_at.strftime("%Y-%m")
+        """List a declaration under its firm with the time its eligibility is taken at
+        (each such time it has had: the list is a superset of the current ones)."""
+        month = _month(as_of)
         bucket_key = f"{partition}:{firm_id}:{month}"
         bucket = list(self.index.get(bucket_key) or [])
-        if declaration_id not in bucket:
-            self.index[bucket_key] = [*bucket, declaration_id]
+        entry = [declaration_id, format_instant(as_of)]
+        if entry not in bucket:
+            self.index[bucket_key] = [*bucket, entry]
         key = f"{partition}:{firm_id}"
         raw = self.histories.get(key) or {"facts": [], "months": []}
         if month not in raw["months"]:
@@ -75,17 +80,31 @@ class PartitionFirms:
             if cached is not None:
                 self._cache[key] = (updated, cached[1])
 
-    def declarations_of(
-        self, partition: int, firm_id: str, start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> list[str]:
-        """The firm's declarations in this partition listed under a month that meets
-        [start, end): a superset of those whose as-of time falls in it."""
+    def declarations_of(self, partition: int, firm_id: str, spans: list[Window]) -> list[str]:
+        """The firm's declarations in this partition listed with a time in one of the
+        spans: a superset of those whose as-of time falls in them."""
         raw = self.histories.get(f"{partition}:{firm_id}") or {"months": []}
-        first = start.strftime("%Y-%m") if start is not None else ""
-        last = end.strftime("%Y-%m") if end is not None else "9999-99"
-        found: dict[str, None] = {}  # in order, each once (one may be under two months)
+        found: dict[str, None] = {}  # in order, each once
         for month in raw["months"]:
-            if first <= month <= last:
-                found.update(dict.fromkeys(self.index.get(f"{partition}:{firm_id}:{month}") or []))
+            if not any(_meets(month, span) for span in spans):
+                continue
+            for entry in self.index.get(f"{partition}:{firm_id}:{month}") or []:
+                if isinstance(entry, str):  # listed without its time: always a candidate
+                    found[entry] = None
+                elif in_spans(spans, datetime.fromisoformat(entry[1])):
+                    found[entry[0]] = None
         return list(found)
+
+
+def _month(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m")
+
+
+def _meets(month: str, span: Window) -> bool:
+    """Whether a month's bucket may hold times in the span (a day's margin either side:
+    buckets once went by local months)."""
+    start, end = span
+    margin = timedelta(days=1)
+    first = _month(start - margin) if start.year > 1 else ""
+    last = _month(end + margin) if end is not None else "9999-99"
+    return first <= month <= last

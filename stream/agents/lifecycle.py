@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from datetime import datetime
 from typing import Any
 
-from schemas.events import DeclarationAmended, FirmEvent, ReturnDeclared, parse_event
+from schemas.events import FirmEvent, ReturnDeclared, parse_event
+from schemas.types import format_instant
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
 from stream.codec import loads
@@ -17,8 +17,8 @@ from stream.core.declaration import DeclarationView
 from stream.core.eligibility import (
     FirmHistory,
     effect_window,
-    in_window,
-    standing_changed,
+    in_spans,
+    standing_changes,
     without,
 )
 from stream.core.ledger import Seen
@@ -66,7 +66,14 @@ class Lifecycle:
             return
         before, firms = without(after, fact), self.firm_lookup(partition)
         policy = self.pipeline.policy
-        candidates = self.firms.declarations_of(partition, fact.firm_id, *window)
+        # The channel and decision depend on the facts only through the firm's standing:
+        # only declarations whose as-of time falls where it changed are looked at (all of
+        # the window's when read again: the run before may have stopped half way).
+        spans = [window] if redelivered else standing_changes(
+            fact.firm_id, before, after, window, policy)
+        if not spans:
+            return
+        candidates = self.firms.declarations_of(partition, fact.firm_id, spans)
         for n, declaration_id in enumerate(candidates):
             if n and not n % YIELD_EVERY:
                 # A firm with many declarations must not hold the loop, nor its outputs,
@@ -76,17 +83,15 @@ class Lifecycle:
                 await asyncio.sleep(0)
             state = self.load(declaration_id)
             t = state.as_of()
-            if t is None or not in_window(window, t):
+            step = None
+            if t is not None and in_spans(spans, t):
+                step = state.refresh(firms, policy, republish=redelivered)
+            if step is None or not (step.status or step.decision or step.clearance):
+                self.keep(state)
                 continue
-            # The channel and decision depend on the facts only through the firm's
-            # standing at t: unchanged, nothing is rebuilt (unless read again).
-            if not redelivered and not standing_changed(fact.firm_id, before, after, t, policy):
-                continue
-            step = state.refresh(firms, policy, republish=redelivered)
-            if step.status or step.decision or step.clearance:
-                self.save(state)
-                self.metrics.reassessments.inc()
-                await self.publish_changes(state, step)
+            self.save(state)
+            self.metrics.reassessments.inc()
+            await self.publish_changes(state, step)
 
     def firm_lookup(self, partition: int) -> Any:
         return lambda firm_id: self.firms.history(partition, firm_id)
@@ -110,6 +115,15 @@ class Lifecycle:
     def save(self, state: DeclarationState) -> None:
         raw = state.to_json()
         self.declarations[state.declaration_id] = raw
+        self._cache(raw, state)
+
+    def keep(self, state: DeclarationState) -> None:
+        """Put a state back unchanged (``load`` takes it out of the cache)."""
+        raw = self.declarations.get(state.declaration_id)
+        if raw is not None:
+            self._cache(raw, state)
+
+    def _cache(self, raw: Any, state: DeclarationState) -> None:
         self._states[state.declaration_id] = (raw, state)
         if len(self._states) > STATE_CACHE_SIZE:
             self._states.popitem(last=False)
@@ -129,12 +143,6 @@ class Lifecycle:
         # Saved even for a repeat: the ledger notes every message handled, so that one
         # read again after a rebalance or restart is known for what it is.
         self.index_filing(message.partition, state)
-        if step.seen is Seen.NEW and isinstance(event, DeclarationAmended) and state.indexed_firm:
-            # Listed under the month of every content in force, so that a fact's window
-            # (by month) finds it whatever amendment it was decided on.
-            self.firms.record_filing(
-                message.partition, state.indexed_firm, state.declaration_id, event.occurred_at
-            )
         self.save(state)
         if step.seen is Seen.NEW:
             lag = (now() - event.occurred_at).total_seconds()
@@ -197,13 +205,16 @@ class Lifecycle:
             await self.outlet.broadcast(FIRM_FACTS, step.firm_fact.firm_id, fact)
 
     def index_filing(self, partition: int, state: DeclarationState) -> None:
-        """Note the declaration under its firm once it is filed (for re-assessment)."""
-        view = state.published_view
-        if view is None or view["firm_id"] is None or state.indexed_firm == view["firm_id"]:
+        """List the declaration under its firm with its as-of time, each time either
+        changes (a filing, an amendment), so that a late firm fact can find it."""
+        firm_id, as_of = state.firm_id, state.as_of()
+        if firm_id is None or as_of is None:
             return
-        declared_at = datetime.fromisoformat(view["declared_at"].replace("Z", "+00:00"))
-        self.firms.record_filing(partition, view["firm_id"], state.declaration_id, declared_at)
-        state.indexed_firm = view["firm_id"]
+        listed = (firm_id, format_instant(as_of))
+        if (state.indexed_firm, state.indexed_at) == listed:
+            return
+        self.firms.record_filing(partition, firm_id, state.declaration_id, as_of)
+        state.indexed_firm, state.indexed_at = listed
 
     async def on_message(self, message: Any) -> None:
         if self.pipeline.topology.bare(message.topic) == FIRM_FACTS:

@@ -262,3 +262,46 @@ def standing_changed(
     declaration's channel and decision depend on the facts only through it)."""
     old = firm_eligibility_at(firm_id, before, t, policy).reasons
     return old != firm_eligibility_at(firm_id, after, t, policy).reasons
+
+
+def turning_points(history: FirmHistory, policy: Policy) -> set[datetime]:
+    """Every time at which the firm's standing under ``history`` may change: between
+    two consecutive ones it is constant. A return counts from its time up to and
+    including the end of the lookback, so it stops counting a microsecond later (the
+    resolution of the times)."""
+    index = history.index
+    points = {t for times, _ in index.enrolment.values() for t in times}
+    for cert in index.certificates:
+        points.update((cert.valid_from, cert.valid_until))
+    points.update(index.revoked_at.values())
+    lookback = timedelta(days=policy.green_channel.return_lookback_days, microseconds=1)
+    for returned_at in index.accepted_return_times(policy):
+        points.update((returned_at, returned_at + lookback))
+    return points
+
+
+def standing_changes(
+    firm_id: str, before: FirmHistory, after: FirmHistory, window: Window, policy: Policy
+) -> list[Window]:
+    """The as-of times within ``window`` at which the firm's standing differs between
+    two histories, as disjoint spans in time order. The standing is constant between
+    the turning points of either history, so one look per stretch tells: the cost is in
+    the firm's facts, not in its declarations."""
+    start, end = window
+    inside = sorted(
+        p for p in turning_points(before, policy) | turning_points(after, policy)
+        if start < p and (end is None or p < end)
+    )
+    spans: list[Window] = []
+    for low, high in zip([start, *inside], [*inside, end], strict=True):
+        if not standing_changed(firm_id, before, after, low, policy):
+            continue
+        if spans and spans[-1][1] == low:
+            spans[-1] = (spans[-1][0], high)
+        else:
+            spans.append((low, high))
+    return spans
+
+
+def in_spans(spans: Sequence[Window], t: datetime) -> bool:
+    return any(in_window(span, t) for span in spans)

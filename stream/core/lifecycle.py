@@ -68,6 +68,7 @@ class DeclarationState:
     published_decision: list[Any] | None = None
     published_clearance: Clearance | None = None
     indexed_firm: str | None = None  # the firm this declaration is listed under
+    indexed_at: str | None = None  # and the as-of time it was last listed with
     # Not stored: the last assessment (reused while it holds) and each event's JSON form.
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
@@ -161,6 +162,7 @@ class DeclarationState:
             "decision": self.published_decision,
             "clearance": self.published_clearance,
             "indexed_firm": self.indexed_firm,
+            "indexed_at": self.indexed_at,
         }
 
     def _json_of(self, event: Event) -> dict[str, Any]:
@@ -187,5 +189,6 @@ class DeclarationState:
             published_decision=data["decision"],
             published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
             indexed_firm=data.get("indexed_firm"),
+            indexed_at=data.get("indexed_at"),
             _json=json_forms,
         )

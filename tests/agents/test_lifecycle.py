@@ -177,3 +177,34 @@ async def test_a_late_fact_rebuilds_only_declarations_whose_standing_it_changes(
         before = revoked("ISO9001-7777", "2026-05-01T00:00:00+08:00")
         await agent.put(json.dumps(before).encode(), **firm_facts_at(agent, partition, 12))
     assert refreshed == [DECL] and len(captured.on("declaration-status")) == 2
+
+
+async def test_a_late_fact_decodes_only_declarations_listed_where_it_changes_the_standing(
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stream.agents.common import partition_for
+    from stream.agents.lifecycle import Lifecycle
+
+    partition = read_from("declarations", DECL, 0)["partition"]
+    later = next(d for d in (f"31002026{n:010d}" for n in range(200, 400))
+                 if partition_for(d, 4) == partition)
+    loaded: list[str] = []
+    load = Lifecycle.load
+
+    def counting(self: Lifecycle, declaration_id: str) -> DeclarationState:
+        loaded.append(declaration_id)
+        return load(self, declaration_id)
+
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        for n, fact in enumerate(qualified_firm()):
+            await agent.put(json.dumps(fact).encode(), **firm_facts_at(agent, partition, n))
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        second = filed("2026-05-20T09:00:00+08:00", declaration_id=later)
+        await agent.put(json.dumps(second).encode(), **read_from("declarations", later, 2))
+        monkeypatch.setattr(Lifecycle, "load", counting)
+        # Revoked between the two: only the later declaration's standing changes.
+        fact = revoked("ISO9001-7777", "2026-05-15T00:00:00+08:00")
+        await agent.put(json.dumps(fact).encode(), **firm_facts_at(agent, partition, 10))
+    assert loaded == [later]
+    channels = [(s.key, s.value["channel"]) for s in captured.on("declaration-status")]
+    assert channels == [(DECL, "GREEN"), (later, "GREEN"), (later, "STANDARD")]

@@ -8,7 +8,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from schemas.events import Line
-from stream.core.eligibility import FirmHistory, eligibility_at
+from stream.core.eligibility import FirmHistory, eligibility_at, in_window
 from stream.core.policy import Policy
 from tests.builders import (
     FIRM,
@@ -280,3 +280,57 @@ def test_the_indexed_history_answers_as_a_plain_reading_of_the_rules(
     t = datetime.fromisoformat(_at(day))
     e = firm_eligibility_at(FIRM, h, t, policy)
     assert (e.enrolled, e.certificates, e.returns_in_lookback) == _plain_standing(h, t, policy)
+
+
+def _day(n: int) -> str:
+    from datetime import timedelta
+
+    return (datetime.fromisoformat("2026-01-01T00:00:00+00:00") + timedelta(days=n)).isoformat()
+
+
+_FACTS = st.one_of(
+    st.builds(lambda d: enrolled(_day(d)), st.integers(0, 400)),
+    st.builds(lambda d: enrolled(_day(d), withdrawn=True), st.integers(0, 400)),
+    st.builds(lambda s, a, n, c: certificate(s, _day(a), _day(a + n), certificate_id=c),
+              st.sampled_from(["ISO9001", "ISO14001"]), st.integers(-200, 400),
+              st.integers(1, 500), st.sampled_from(["C-1", "C-2", "C-3"])),
+    st.builds(lambda c, d: revoked(c, _day(d)), st.sampled_from(["C-1", "C-2"]),
+              st.integers(0, 400)),
+    st.builds(lambda d, r, district: returned(_day(d), return_id=r, return_district=district),
+              st.integers(-300, 400), st.sampled_from(["R-1", "R-2", "R-3", "R-4"]),
+              st.sampled_from(["3100", "9999"])),
+)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.lists(_FACTS, max_size=8), _FACTS, st.lists(st.integers(-400, 1200), max_size=12))
+def test_the_spans_a_fact_changes_are_exactly_where_the_standing_changes(
+    policy: Policy, known: list[dict[str, Any]], new: dict[str, Any], days: list[int]
+) -> None:
+    """The spans are found from the firms' facts alone; they must agree with asking the
+    standing at any time, turning points (and a microsecond either side) included."""
+    from datetime import timedelta
+
+    from stream.core.eligibility import (
+        effect_window,
+        in_spans,
+        standing_changed,
+        standing_changes,
+        turning_points,
+    )
+
+    before = history(*known)
+    after = history(*known)
+    fact = model(new)
+    if not after.add(fact):  # type: ignore[arg-type]
+        return
+    window = effect_window(fact, after, policy)  # type: ignore[arg-type]
+    assert window is not None
+    spans = standing_changes(FIRM, before, after, window, policy)
+    tick = timedelta(microseconds=1)
+    probes = {datetime.fromisoformat(_day(d)) for d in days}
+    for p in turning_points(before, policy) | turning_points(after, policy):
+        probes.update((p - tick, p, p + tick))
+    for t in probes:
+        inside = in_window(window, t)
+        assert (inside and in_spans(spans, t)) == standing_changed(FIRM, before, after, t, policy)
