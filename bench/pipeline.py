@@ -94,6 +94,8 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
                     print("\n".join(top(profile.path.read_text())), file=sys.stderr)
             first = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
             rate = throughput(args.events, first)
+            print(f"[{name}] {len(first):,} outputs, {rate:,.0f} events/s sustained",
+                  file=sys.stderr)
             print(f"[{name}] delay phase: {args.latency_events:,} at {args.rate}/s",
                   file=sys.stderr)
             await publish(settings, generate(args.latency_events, seed=2), settings.topic_prefix,
@@ -125,7 +127,8 @@ async def main(args: argparse.Namespace) -> None:
     status = broker.start()
     base = base.model_copy(update={"broker": status.bootstrap})
     if args.only_pipeline:
-        await measure("pipeline", base, args, _pipeline, "declaration-status")
+        alone = await measure("pipeline", base, args, _pipeline, "declaration-status")
+        print(summary("customs-stream worker", alone))
         return
     baseline = await measure(
         "baseline", base, args, _module("bench.baseline"), OUTPUT, inputs_only=True

@@ -24,7 +24,8 @@ harness have been run on it). Every fix has a test that fails without it.
    loop records the offsets between consecutive records as a gap.
 4. **A flush is a flush.** ``ProducerBuffer.flush`` gave up after 0.1 s without
    progress, so changelog writes could trail the commit of the offsets that caused
-   them. It now drains the buffer, and fails (no commit) after ``FLUSH_DEADLINE``.
+   them. It now waits until what the buffer held when it began is delivered, and fails
+   (no commit) after ``FLUSH_DEADLINE``.
 5. **A lost changelog write stops the worker**, like a lost output: the offsets behind
    it must not be committed.
 """
@@ -34,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -227,22 +227,26 @@ def _new_offset(self: Any, tp: TP) -> int | None:
 
 # -- 4. a flush drains the buffer -----------------------------------------------------------
 
+class FlushFailed(RuntimeError):
+    """The producer buffer did not deliver in time: the commit must not go out."""
+
+
 async def _flush_atmost(self: Any, max_messages: int | None) -> int:
-    flushed, deadline = 0, time.monotonic() + FLUSH_DEADLINE
-    while self.size and (max_messages is None or flushed < max_messages):
-        if self.state != "running":
-            raise RuntimeError("Cannot flush: Producer not Running")
-        self.message_sent.clear()
-        try:
-            await asyncio.wait_for(self.message_sent.wait(), timeout=0.1)
-            flushed += 1
-        except TimeoutError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"producer buffer not drained in {FLUSH_DEADLINE:.0f}s "
-                    f"({self.size} pending)"
-                ) from None
-    return flushed
+    """Wait until the messages in the buffer when the flush began (at most
+    ``max_messages`` of them) are delivered. What is added meanwhile is for the next
+    flush: waiting for an empty buffer never ends while handlers keep writing."""
+    waiting = list(self.pending._queue)[:max_messages]
+    if not waiting:
+        return 0
+    if self.state != "running":
+        raise FlushFailed("cannot flush: the producer is not running")
+    _, undelivered = await asyncio.wait(waiting, timeout=FLUSH_DEADLINE)
+    if undelivered:
+        raise FlushFailed(
+            f"producer buffer not drained in {FLUSH_DEADLINE:.0f}s "
+            f"({len(undelivered)} of {len(waiting)} undelivered)"
+        )
+    return len(waiting)
 
 
 # -- 5. a lost changelog write stops the worker ---------------------------------------------

@@ -8,11 +8,39 @@ declaration, firm or buyer id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import prometheus_client
+from prometheus_client import CollectorRegistry
 
 CLEARANCE_BUCKETS = (1, 2, 4, 8, 12, 24, 36, 48, 72, 96, 120, 168, 240)
 LAG_BUCKETS = (0.01, 0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400)
+
+
+class _Children:
+    """Each labelled child made once: ``labels`` validates its values and takes a lock
+    on every call, and the pipeline asks for a child several times per message."""
+
+    def labels(self, *labelvalues: Any, **labelkwargs: Any) -> Any:
+        if labelkwargs:
+            return super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc]
+        children: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_children", {})
+        child = children.get(labelvalues)
+        if child is None:
+            child = children[labelvalues] = super().labels(*labelvalues)  # type: ignore[misc]
+        return child
+
+
+class Counter(_Children, prometheus_client.Counter):
+    pass
+
+
+class Gauge(_Children, prometheus_client.Gauge):
+    pass
+
+
+class Histogram(_Children, prometheus_client.Histogram):
+    pass
 
 
 @dataclass

@@ -20,6 +20,7 @@ from intervaltree import IntervalTree
 from stream import faust_fixes
 from stream.faust_fixes import (
     Consumer,
+    FlushFailed,
     _deliver_stream_record,
     _FetchState,
     _flush_atmost,
@@ -60,38 +61,66 @@ def test_contiguous_acks_and_known_gaps_commit() -> None:
 # -- a flush drains the buffer --------------------------------------------------------------
 
 class SlowBuffer:
-    """A producer buffer whose one pending message takes 0.3 s to hand over."""
+    """A producer buffer whose pending messages take ``seconds`` each to be delivered."""
 
     state = "running"
 
-    def __init__(self) -> None:
-        self.size = 1
+    def __init__(self, seconds: float = 0.3) -> None:
+        self.seconds = seconds
+        self.pending: asyncio.Queue[asyncio.Future[Any]] = asyncio.Queue()
         self.message_sent = asyncio.Event()
+        self.add()
 
-    async def drain_later(self) -> None:
-        await asyncio.sleep(0.3)
-        self.size = 0
-        self.message_sent.set()
+    @property
+    def size(self) -> int:
+        return self.pending.qsize()
+
+    def add(self) -> asyncio.Future[Any]:
+        message = asyncio.get_running_loop().create_future()
+        self.pending.put_nowait(message)
+        return message
+
+    async def deliver(self, forever: bool = False) -> None:
+        """Deliver in order; ``forever``: a handler adds a message for each one sent."""
+        while self.size:
+            await asyncio.sleep(self.seconds)
+            self.pending.get_nowait().set_result(None)
+            self.message_sent.set()
+            if forever:
+                self.add()
 
 
 async def test_flush_waits_until_the_buffer_is_empty() -> None:
     faust_buffer = SlowBuffer()
-    later = asyncio.create_task(faust_buffer.drain_later())
+    later = asyncio.create_task(faust_buffer.deliver())
     await faust_original(ProducerBuffer, "flush_atmost")(faust_buffer, None)
     assert faust_buffer.size == 1  # Faust gave up after 0.1 s: the commit would follow
     await later
     buffer = SlowBuffer()
-    later = asyncio.create_task(buffer.drain_later())
-    await _flush_atmost(buffer, None)
+    later = asyncio.create_task(buffer.deliver())
+    assert await _flush_atmost(buffer, None) == 1
     assert buffer.size == 0
     await later
+
+
+async def test_a_flush_ends_while_handlers_keep_writing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(faust_fixes, "FLUSH_DEADLINE", 1.0)
+    buffer = SlowBuffer(seconds=0.05)
+    for _ in range(4):
+        buffer.add()
+    writer = asyncio.create_task(buffer.deliver(forever=True))
+    assert await _flush_atmost(buffer, None) == 5  # what was there when it began
+    assert buffer.size == 5  # what came meanwhile waits for the next flush
+    writer.cancel()
 
 
 async def test_a_flush_that_cannot_finish_refuses_the_commit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(faust_fixes, "FLUSH_DEADLINE", 0.3)
-    with pytest.raises(RuntimeError, match="not drained"):
+    with pytest.raises(FlushFailed, match="not drained"):
         await _flush_atmost(SlowBuffer(), None)
 
 

@@ -131,3 +131,62 @@ async def test_messages_are_acknowledged_in_the_order_they_came() -> None:
     write.set_result(None)
     await settle()
     assert log == ["send b'a'", "ack 1", "ack 2"]
+
+
+@pytest.fixture
+def table_and_sends(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
+    """A pipeline's HeldTable whose producer notes each send and returns its delivery."""
+    from stream.app import build_pipeline
+    from stream.settings import Settings
+
+    pipeline = build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, partitions=4))
+    sends: list[Any] = []
+
+    async def send(topic: str, key: Any, value: Any, partition: Any, *_: Any) -> Any:
+        delivery = pending()
+        sends.append((topic, key, value, partition, delivery))
+        return delivery
+
+    monkeypatch.setattr(pipeline.app.producer, "send", send)
+    return pipeline.tables["declaration-state"], sends
+
+
+async def test_a_table_write_is_sent_at_the_seal_and_holds_the_outputs_until_stored(
+    table_and_sends: tuple[Any, list[Any]],
+) -> None:
+    import orjson
+    from aiokafka.structs import RecordMetadata, TopicPartition
+
+    table, sends = table_and_sends
+    log: list[str] = []
+    table.send_changelog(2, "D-1", {"view": 1})
+    assert sends == []  # not before the message is done
+    table.outbox.outputs.append(output("status"))
+    await table.outbox.seal(Event("1", log))
+    ((topic, key, value, partition, delivery),) = sends
+    assert topic.endswith("declaration-state-changelog") and partition == 2
+    assert orjson.loads(key) == "D-1" and orjson.loads(value) == {"view": 1}
+    assert log == []  # the output waits for the write
+    tp = TopicPartition(topic, 2)
+    delivery.set_result(RecordMetadata(topic, 2, tp, 41, -1, 0, 0))
+    await settle()
+    assert len(sends) == 2 and sends[1][1] == b"status" and log == ["ack 1"]
+
+
+async def test_a_table_write_the_broker_refuses_stops_the_worker(
+    table_and_sends: tuple[Any, list[Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stream import faust_fixes
+
+    table, sends = table_and_sends
+    stops: list[str] = []
+    monkeypatch.setattr(outbox_module, "fail_stop", stops.append)
+    monkeypatch.setattr(faust_fixes, "fail_stop", stops.append)
+    log: list[str] = []
+    table.send_changelog(1, "D-2", {"view": 2})
+    table.outbox.outputs.append(output("status"))
+    await table.outbox.seal(Event("2", log))
+    sends[0][4].set_exception(RuntimeError("not enough replicas"))
+    await settle()
+    assert stops and all("lost" in s for s in stops)
+    assert len(sends) == 1 and log == []  # neither the output nor the ack went out

@@ -11,12 +11,12 @@ from typing import Any, cast
 
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
-from faust.exceptions import ProducerSendError
+from faust.exceptions import NotReady, ProducerSendError
 from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
 from stream.codec import dumps
-from stream.faust_fixes import fail_stop
+from stream.faust_fixes import FlushFailed, fail_stop
 from stream.ingest import Decoded, Provenance, dead_letter, decode
 from stream.outbox import Outbox, Output
 from stream.pipeline import Pipeline
@@ -160,7 +160,7 @@ def _fail_stop_on_error(delivery: Any) -> None:
 # must not become a dead letter with its offset committed. The worker stops instead and
 # its successor handles the message again.
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    KafkaError, ProducerSendError, OSError, TimeoutError,
+    KafkaError, ProducerSendError, NotReady, FlushFailed, OSError, TimeoutError,
 )
 
 

@@ -4,8 +4,11 @@ import json
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaTimeoutError
+from faust.exceptions import NotReady
 
 from stream.core.lifecycle import DeclarationState
+from stream.faust_fixes import FlushFailed
 from stream.pipeline import Pipeline
 from tests.agents.conftest import Captured, read_from
 from tests.builders import (
@@ -95,18 +98,22 @@ async def test_bad_bytes_become_dead_letters(pipeline: Pipeline, captured: Captu
     assert (letter.value["source_topic"], letter.value["offset"]) == ("inspections", 4)
 
 
+@pytest.mark.parametrize("failure", [
+    KafkaTimeoutError("no broker"),
+    FlushFailed("producer buffer not drained"),
+    NotReady("Producer service not yet started"),
+])
 async def test_an_infrastructure_failure_stops_the_worker_instead_of_a_dead_letter(
-    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
 ) -> None:
-    from aiokafka.errors import KafkaTimeoutError
-
     from stream.agents import common
 
     stops: list[str] = []
     monkeypatch.setattr(common, "fail_stop", stops.append)
 
     def broker_gone(self: DeclarationState, *args: object, **kwargs: object) -> object:
-        raise KafkaTimeoutError("no broker")
+        raise failure
 
     monkeypatch.setattr(DeclarationState, "apply", broker_gone)
     async with pipeline.app.agents["lifecycle"].test_context() as agent:
