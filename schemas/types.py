@@ -4,6 +4,7 @@ strict numbers and RFC 3339 timestamps normalised to UTC."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
@@ -20,8 +21,11 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@lru_cache(maxsize=1 << 16)
 def format_instant(value: datetime) -> str:
-    """UTC instant as ``2026-05-09T01:00:00Z`` (microseconds only when present)."""
+    """UTC instant as ``2026-05-09T01:00:00Z`` (microseconds only when present). Kept
+    for the most recent instants: a declaration's times are written out again with
+    every update of it."""
     text = value.astimezone(UTC).isoformat()
     return text.removesuffix("+00:00") + "Z"
 

@@ -5,50 +5,51 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.outputs import (
-    Channel,
-    EligibilitySnapshot,
-    KpiSnapshot,
-    ReleaseDecision,
-)
+from schemas.outputs import Channel, KpiSnapshot
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView
 from stream.core.kpi import Kpi
 from stream.core.lifecycle import view_json
 
 
-def status_update(view: DeclarationView, sequence: int, now: datetime) -> dict[str, Any]:
+def status_update(
+    view: DeclarationView | dict[str, Any], sequence: int, now: datetime
+) -> dict[str, Any]:
     """A StatusUpdate as JSON values, built directly: it is published for nearly every
     event, and the view is already in JSON form (the shape is StatusUpdate's, tested)."""
-    return {**view_json(view), "sequence": sequence, "updated_at": format_instant(now)}
+    values = view if isinstance(view, dict) else view_json(view)
+    return {**values, "sequence": sequence, "updated_at": format_instant(now)}
 
 
 def release_decision(
     declaration_id: str, assessment: Assessment, sequence: int, policy_version: str,
     now: datetime,
-) -> ReleaseDecision:
+) -> dict[str, Any]:
+    """A ReleaseDecision as JSON values, built directly, like the status update (the
+    shape is ReleaseDecision's, tested)."""
     e = assessment.eligibility
-    return ReleaseDecision(
-        declaration_id=declaration_id,
-        decision=assessment.decision.kind,
-        reasons=list(assessment.decision.reasons),
-        channel=e.channel,
-        eligibility=EligibilitySnapshot(
-            firm_id=e.firm_id,
-            as_of=e.as_of,
-            channel=e.channel,
-            reasons=list(e.reasons),
-            enrolled=e.enrolled,
-            certificates=dict(e.certificates),
-            returns_in_lookback=e.returns_in_lookback,
-        ),
-        validation_problems=list(assessment.problems),
-        sampling_draw=assessment.decision.draw,
-        policy_version=policy_version,
-        decided_for_event_id=assessment.event_id,
-        sequence=sequence,
-        decided_at=now,
-    )
+    channel = e.channel.value
+    return {
+        "declaration_id": declaration_id,
+        "decision": assessment.decision.kind.value,
+        "reasons": list(assessment.decision.reasons),
+        "channel": channel,
+        "eligibility": {
+            "firm_id": e.firm_id,
+            "as_of": format_instant(e.as_of),
+            "channel": channel,
+            "reasons": list(e.reasons),
+            "enrolled": e.enrolled,
+            "certificates": dict(e.certificates),
+            "returns_in_lookback": e.returns_in_lookback,
+        },
+        "validation_problems": list(assessment.problems),
+        "sampling_draw": assessment.decision.draw,
+        "policy_version": policy_version,
+        "decided_for_event_id": assessment.event_id,
+        "sequence": sequence,
+        "decided_at": format_instant(now),
+    }
 
 
 def kpi_snapshot(kpi: Kpi, sequence: int, now: datetime) -> KpiSnapshot:

@@ -180,7 +180,9 @@ class Lifecycle:
         headers = {CAUSED_BY: cause.ref.encode()} if cause else None
         if step.status is not None:
             view, sequence = step.status
-            update = status_update(view, sequence, at)
+            # The view's JSON form is at hand: the state keeps what it last published.
+            current = state.published_view if state.published_view is not None else view
+            update = status_update(current, sequence, at)
             shown = {EVENTS_HEADER: encode_events(state.event_ids)}
             await self.outlet.send(
                 "declaration-status", key, update, headers={**(headers or {}), **shown}
@@ -191,7 +193,7 @@ class Lifecycle:
             version = self.pipeline.policy.version
             record = release_decision(key, assessment, sequence, version, at)
             await self.outlet.send("release-decisions", key, record, headers=headers)
-            self.metrics.decisions.labels(record.decision.value, record.channel.value).inc()
+            self.metrics.decisions.labels(record["decision"], record["channel"]).inc()
         if step.clearance is not None:
             (contribution,) = step.clearance
             port, channel, hours = contribution or (None, None, None)
