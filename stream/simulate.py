@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import random
 import string
 from collections.abc import Iterator
@@ -15,7 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from schemas.events import FirmEvent, Line, ReturnDeclared, parse_event
+from schemas.outputs import Channel
+from stream.core.eligibility import FirmHistory, eligibility_at
+from stream.core.policy import Policy, load_policy
 from stream.scenario import Message
+from stream.settings import DEFAULT_POLICY
 
 DISTRICTS = {"CNNGB": "3100", "CNDLC": "0900", "CNSHA": "2200", "CNTSN": "0200"}
 AREAS = {
@@ -32,7 +38,11 @@ GOODS = [
     ("pet_supply", "4201000000", 12, True),
 ]
 BUYERS = [f"buyer-{n:03d}" for n in range(1, 13)]
-GREEN_DAYS, STANDARD_DAYS = 2.1, 5.8  # mean clearance, from filing to release
+# The published figures the traffic is calibrated to (each checked by a test):
+NINGBO_GREEN_DAYS, NINGBO_STANDARD_DAYS = 2.1, 5.8  # mean days, filing to release
+DALIAN_WITHIN_24H = 0.982  # share of Dalian declarations cleared within 24 hours
+DALIAN_MEAN_HOURS = 24 / math.log(1 / (1 - DALIAN_WITHIN_24H))  # exponential: that share
+ON_SCHEDULE = 0.96  # departures within the grace of their schedule (e-Port Link: over 95%)
 
 
 def _iso(t: datetime) -> str:
@@ -45,6 +55,7 @@ class Firm:
     firm_id: str
     enrolled: bool
     certified: bool
+    goods: list[tuple[str, str, int, bool]]  # what it exports: a trade, not everything
 
 
 @dataclass(order=True)
@@ -58,8 +69,11 @@ class Traffic:
     """An endless, seeded stream of messages in publish order."""
 
     def __init__(self, seed: int, start: datetime, firms: int = 40,
-                 declarations_per_hour: float = 6.0, bad_share: float = 0.01) -> None:
+                 declarations_per_hour: float = 6.0, bad_share: float = 0.01,
+                 policy: Policy | None = None) -> None:
         self.rng = random.Random(seed)
+        self.policy = policy or load_policy(DEFAULT_POLICY)
+        self.histories: dict[str, FirmHistory] = {}  # the facts of each firm, as sent
         self.start, self.clock = start, start
         self.per_hour, self.bad_share = declarations_per_hour, bad_share
         self._queue: list[_Due] = []
@@ -78,13 +92,19 @@ class Traffic:
 
     def _at(self, at: datetime, topic: str, key: str | None, document: dict[str, Any]) -> None:
         self._seq += 1
+        if topic in ("firms", "returns"):  # a fact the firm's later declarations depend on
+            fact = parse_event(document)
+            if isinstance(fact, FirmEvent | ReturnDeclared):
+                self.histories.setdefault(fact.firm_id, FirmHistory()).add(fact)
         message = Message(topic, key.encode() if key else None, json.dumps(document).encode())
         heapq.heappush(self._queue, _Due(at, self._seq, message))
 
     def _firm(self, n: int) -> Firm:
         rng = self.rng
         suffix = "".join(rng.choices(string.ascii_uppercase + string.digits, k=8))
-        firm = Firm(f"91330206MA{suffix}", rng.random() < 0.65, rng.random() < 0.8)
+        # Half make mechanical parts (the green channel's goods), half sell other goods.
+        goods = GOODS[:4] if rng.random() < 0.5 else GOODS[4:]
+        firm = Firm(f"91330206MA{suffix}", rng.random() < 0.65, rng.random() < 0.8, goods)
         at = self.start - timedelta(days=30)
         if firm.enrolled:
             self._at(at, "firms", firm.firm_id, self._event(
@@ -114,7 +134,7 @@ class Traffic:
         firm = rng.choice(self.firms)
         port = rng.choices(list(DISTRICTS), weights=[55, 15, 15, 15])[0]
         area = rng.choice(AREAS[port])
-        category, hs, _, ecommerce = rng.choices(GOODS, weights=[g[2] for g in GOODS])[0]
+        category, hs, _, ecommerce = rng.choices(firm.goods, weights=[g[2] for g in firm.goods])[0]
         district = DISTRICTS[port]
         declaration_id = f"{district}{at.year}{rng.randrange(10**10):010d}"
         line = {"line_no": 1, "hs_code": hs, "product_category": category,
@@ -137,33 +157,36 @@ class Traffic:
             else:
                 del flawed["packaging_code"]
         rail = port == "CNNGB" and rng.random() < 0.15
-        scheduled = at + timedelta(days=rng.uniform(3, 9))
+        amended = at + timedelta(hours=rng.uniform(2, 20)) if problem else None
+        # The channel the pipeline will take: the contract's own rules, as of the content
+        # in force, on the facts the firm has by then.
+        as_of = amended or at
+        green = eligibility_at(
+            firm.firm_id, self.histories.get(firm.firm_id), as_of, port, area,
+            [Line.model_validate(line)], self.policy,
+        ).channel is Channel.GREEN
+        inspected = category == "lithium_battery" or rng.random() < (0.02 if green else 0.1)
+        passed = self._inspection(declaration_id, as_of, category, port) if inspected else as_of
+        release = None if passed is None else max(
+            passed + timedelta(minutes=30), at + self._clearance(port, green))
+        departure = None if release is None else release + timedelta(hours=rng.uniform(4, 48))
         filing = self._event(
             "DeclarationFiled", at, declaration_id=declaration_id, firm_id=firm.firm_id,
             buyer_id=rng.choice(BUYERS), buyer_reference=f"PO-{rng.randrange(10**6):06d}",
             port=port, port_area=area, customs_district=district,
             transport_mode="RAIL_SEA" if rail else rng.choice(["SEA", "SEA", "AIR"]),
-            scheduled_departure=_iso(scheduled), lines=[flawed], documents=documents,
+            scheduled_departure=_iso(self._schedule(at, departure)), lines=[flawed],
+            documents=documents,
         )
         if rail:
             filing["inland_station"] = rng.choice(INLAND_STATIONS)
         self._at(at, "declarations", declaration_id, filing)
-        t = at
-        if problem:
-            t += timedelta(hours=rng.uniform(2, 20))
-            self._at(t, "declarations", declaration_id, self._event(
-                "DeclarationAmended", t, declaration_id=declaration_id, lines=[line],
+        if amended is not None:
+            self._at(amended, "declarations", declaration_id, self._event(
+                "DeclarationAmended", amended, declaration_id=declaration_id, lines=[line],
                 documents=documents))
-        green = firm.enrolled and firm.certified and port == "CNNGB" and area == "BEILUN" \
-            and category in ("bearing", "sprocket", "casting", "forging")
-        inspected = category == "lithium_battery" or rng.random() < (0.02 if green else 0.1)
-        if inspected:
-            passed = self._inspection(declaration_id, t, category)
-            if passed is None:
-                return  # failed: the goods are not released
-            t = passed
-        days = rng.expovariate(1 / (GREEN_DAYS if green else STANDARD_DAYS))
-        release = max(t + timedelta(minutes=30), at + timedelta(days=days))
+        if release is None or departure is None:
+            return  # failed its inspection: the goods are not released
         self._at(release, "releases", declaration_id, self._event(
             "GoodsReleased", release, declaration_id=declaration_id, source=f"customs:{district}",
             release_type="AFTER_INSPECTION" if inspected else
@@ -173,12 +196,11 @@ class Traffic:
             self._at(entered, "releases", declaration_id, self._event(
                 "BondedZoneEntered", entered, declaration_id=declaration_id,
                 zone="Ordos Comprehensive Bonded Zone"))
-        departed = release + timedelta(hours=rng.uniform(4, 96))
-        self._at(departed, "releases", declaration_id, self._event(
-            "GoodsDeparted", departed, declaration_id=declaration_id,
+        self._at(departure, "releases", declaration_id, self._event(
+            "GoodsDeparted", departure, declaration_id=declaration_id,
             vessel=rng.choice(["COSCO SHIPPING ARIES", "MSC GULSUN", "EVER ACE"])))
         if ecommerce and rng.random() < 0.08:
-            returned = departed + timedelta(days=rng.uniform(5, 20))
+            returned = departure + timedelta(days=rng.uniform(5, 20))
             other = rng.choice(["5300", "4200", "1500", district])  # 1500 is not authorised
             self._at(returned, "returns", declaration_id, self._event(
                 "ReturnDeclared", returned, return_id=f"RET-{declaration_id[-8:]}",
@@ -186,7 +208,28 @@ class Traffic:
                 original_district=district, return_district=other, reason="7-day return",
                 channel="ECOMMERCE_RETAIL"))
 
-    def _inspection(self, declaration_id: str, t: datetime, category: str) -> datetime | None:
+    def _clearance(self, port: str, green: bool) -> timedelta:
+        """Filing to release, before any inspection: Dalian's in hours (nearly all
+        within a day), elsewhere Ningbo's green and standard figures, in days."""
+        if port == "CNDLC":
+            return timedelta(hours=self.rng.expovariate(1 / DALIAN_MEAN_HOURS))
+        mean = NINGBO_GREEN_DAYS if green else NINGBO_STANDARD_DAYS
+        return timedelta(days=self.rng.expovariate(1 / mean))
+
+    def _schedule(self, at: datetime, departure: datetime | None) -> datetime:
+        """The departure the ERP planned: met (within the grace) by ON_SCHEDULE of them."""
+        rng = self.rng
+        if departure is None:
+            return at + timedelta(days=rng.uniform(3, 9))
+        if rng.random() < ON_SCHEDULE:
+            planned = departure + timedelta(hours=rng.uniform(-10, 30))
+        else:
+            planned = departure - timedelta(hours=rng.uniform(14, 72))
+        return max(planned, at + timedelta(hours=1))
+
+    def _inspection(
+        self, declaration_id: str, t: datetime, category: str, port: str
+    ) -> datetime | None:
         rng = self.rng
         inspection_id = f"I-{declaration_id[-6:]}"
         reason = "DANGEROUS_GOODS" if category == "lithium_battery" else "RANDOM"
@@ -194,13 +237,15 @@ class Traffic:
         self._at(t, "inspections", declaration_id, self._event(
             "InspectionOrdered", t, declaration_id=declaration_id,
             inspection_id=inspection_id, reason=reason))
-        appointment = t + timedelta(hours=rng.uniform(12, 48))
+        # Dangerous goods and random checks by appointment: the same day at Dalian.
+        wait = (2, 6) if port == "CNDLC" else (12, 48)
+        appointment = t + timedelta(hours=rng.uniform(*wait))
         t += timedelta(hours=1)
         self._at(t, "inspections", declaration_id, self._event(
             "InspectionScheduled", t, declaration_id=declaration_id,
             inspection_id=inspection_id, appointment_at=_iso(appointment),
             location="inspection yard 3"))
-        done = appointment + timedelta(hours=rng.uniform(1, 6))
+        done = appointment + timedelta(hours=rng.uniform(1, 2 if port == "CNDLC" else 6))
         failed = rng.random() < 0.05
         self._at(done, "inspections", declaration_id, self._event(
             "InspectionCompleted", done, declaration_id=declaration_id,

@@ -48,3 +48,60 @@ def test_returns_come_at_authorised_and_unauthorised_districts() -> None:
             if isinstance(result, Decoded):
                 districts[result.event.return_district] += 1  # type: ignore[attr-defined]
     assert districts["1500"] > 0 and districts["5300"] > 0
+
+
+def test_the_traffic_lands_on_the_figures_it_models() -> None:
+    """Published figures, from a seeded run: Ningbo's green channel 2.1 days vs 5.8
+    standard (mean, filing to release), Dalian 98.2% cleared within 24 hours, departures
+    on schedule above 95%, and dangerous goods inspected by appointment."""
+    from datetime import timedelta
+
+    from schemas.events import (
+        DeclarationFiled,
+        GoodsDeparted,
+        GoodsReleased,
+        InspectionScheduled,
+    )
+
+    filings: dict[str, DeclarationFiled] = {}
+    days: dict[tuple[str, str], list[float]] = {}
+    dalian: list[bool] = []
+    on_schedule: list[bool] = []
+    appointments: set[str] = set()
+    released: set[str] = set()
+    for message in take(5, 120_000):
+        result = decode(message.topic, message.key, message.value)
+        if not isinstance(result, Decoded):
+            continue
+        event = result.event
+        if isinstance(event, DeclarationFiled):
+            filings.setdefault(event.declaration_id, event)
+        elif isinstance(event, InspectionScheduled):
+            appointments.add(event.declaration_id)
+        elif isinstance(event, GoodsReleased | GoodsDeparted):
+            filing = filings.get(event.declaration_id)
+            if filing is None:
+                continue
+            took = event.occurred_at - filing.occurred_at
+            if isinstance(event, GoodsReleased):
+                released.add(event.declaration_id)
+                days.setdefault((filing.port, event.release_type), []).append(
+                    took / timedelta(days=1))
+                if filing.port == "CNDLC":
+                    dalian.append(took <= timedelta(hours=24))
+            elif filing.scheduled_departure is not None:
+                on_schedule.append(
+                    event.occurred_at <= filing.scheduled_departure + timedelta(hours=12))
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    green, standard = days[("CNNGB", "GREEN_CHANNEL")], days[("CNNGB", "NORMAL")]
+    assert len(green) > 300 and abs(mean(green) - 2.1) < 0.25, (len(green), mean(green))
+    assert len(standard) > 1000 and abs(mean(standard) - 5.8) < 0.4, mean(standard)
+    assert len(dalian) > 1000 and abs(sum(dalian) / len(dalian) - 0.982) < 0.01
+    assert len(on_schedule) > 3000 and 0.95 < sum(on_schedule) / len(on_schedule) < 0.98
+    batteries = {d for d, f in filings.items()
+                 if f.lines[0].product_category == "lithium_battery" and d in released}
+    # Every one is inspected by appointment; a message in a hundred is spoilt on purpose.
+    assert len(batteries) > 500 and len(batteries & appointments) / len(batteries) > 0.97
