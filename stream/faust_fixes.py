@@ -28,6 +28,11 @@ harness have been run on it). Every fix has a test that fails without it.
    (no commit) after ``FLUSH_DEADLINE``.
 5. **A lost changelog write stops the worker**, like a lost output: the offsets behind
    it must not be committed.
+6. **One slow agent does not starve the others (#53).** The fetch loop handed records
+   over one at a time, so while the lifecycle agent's queue was full no record reached
+   the firms or KPI agents: firm facts came minutes after the declarations they concern,
+   and KPIs stood still. Each partition's records of a batch are now delivered by a task
+   of their own, in order, and a partition still delivering is not fetched from.
 """
 
 from __future__ import annotations
@@ -84,6 +89,12 @@ class _FetchState:
         self.epochs: dict[TP, int] = {}  # bumped by every seek of the partition
         self.next: dict[TP, int] = {}  # next offset the stream expects, after a seek
         self.cut_short: set[TP] = set()  # waiting for a seek after an interrupted delivery
+        self.delivering: dict[TP, asyncio.Task[None]] = {}  # a batch's records, in order
+
+    async def wait_for_a_free_partition(self, timeout: float) -> None:
+        busy = list(self.delivering.values())
+        if busy:
+            await asyncio.wait(busy, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
 
     def sought(self, tp: TP, offset: int | None) -> None:
         self.epochs[tp] = self.epochs.get(tp, 0) + 1
@@ -96,8 +107,14 @@ class _FetchState:
 
 async def _getmany(self: Any, active_partitions: Any, timeout: float) -> Any:
     state = _state(self)
+    # Partitions still delivering an earlier batch are not fetched from: their records
+    # stay in the client's buffer, in order, until the partition is free.
+    free = set(active_partitions) - state.delivering.keys()
+    if not free:
+        await state.wait_for_a_free_partition(timeout)
+        return {}
     async with state.lock:
-        records = await self._thread.getmany(active_partitions, timeout)
+        records = await self._thread.getmany(free, timeout)
         # Read by the fetch loop for each record of this batch (one batch at a time).
         self._cs_batch_epochs = dict(state.epochs)
     return records
@@ -138,29 +155,31 @@ async def _perform_seek(self: Any) -> None:
 async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - Faust's loop
     """Faust's fetch loop (``Consumer._drain_messages``), delivering each stream record
     only if no seek of its partition happened since it was fetched, in offset order,
-    noting the offsets the log skips as gaps."""
+    noting the offsets the log skips as gaps. Each partition's records are delivered by
+    a task of their own, so an agent whose queue is full holds back only its own
+    partitions: Faust's single loop let one slow agent starve every other."""
     callback, getmany = self.callback, self.getmany
     consumer_should_stop = self._stopped.is_set
     fetcher_should_stop = fetcher._stopped.is_set
     acks_enabled_for = self.app.topics.acks_enabled_for
     state = _state(self)
-    since_yield = 0
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             self.diag.set_flag(consumer_module.CONSUMER_FETCHING)
+            _reap(state)
             batch = getmany(timeout=1.0)
             await self.sleep(0)
             if self.should_stop:
                 break
+            streams: dict[TP, list[Any]] = {}
             async for tp, message in batch:
-                since_yield += 1
-                if since_yield > 100:
-                    await asyncio.sleep(0)
-                    since_yield = 0
                 if acks_enabled_for(message.topic):
-                    await _deliver_stream_record(self, state, tp, message, callback)
+                    streams.setdefault(tp, []).append(message)
                 else:
                     await _deliver_other_record(self, tp, message, callback)
+            epochs = getattr(self, "_cs_batch_epochs", {})
+            for tp, messages in streams.items():
+                _dispatch(self, state, tp, messages, callback, epochs.get(tp, 0))
             self.diag.unset_flag(consumer_module.CONSUMER_FETCHING)
     except self.consumer_stopped_errors:
         if self.transport.app.should_stop:
@@ -171,13 +190,41 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
             return
         raise
     finally:
+        for task in state.delivering.values():
+            task.cancel()
+        state.delivering.clear()
         self.diag.unset_flag(consumer_module.CONSUMER_FETCHING)
 
 
-async def _deliver_stream_record(
-    self: Any, state: _FetchState, tp: TP, message: Any, callback: Callable[..., Any]
+def _dispatch(
+    self: Any, state: _FetchState, tp: TP, messages: list[Any], callback: Callable[..., Any],
+    fetched_in: int,
 ) -> None:
-    fetched_in = getattr(self, "_cs_batch_epochs", {}).get(tp, 0)
+    """Deliver one partition's records of a batch, in order, in a task of their own."""
+    async def deliver() -> None:
+        for n, message in enumerate(messages, 1):
+            await _deliver_stream_record(self, state, tp, message, callback, fetched_in)
+            if not n % 100:
+                await asyncio.sleep(0)
+
+    state.delivering[tp] = asyncio.ensure_future(deliver())
+
+
+def _reap(state: _FetchState) -> None:
+    """Forget finished deliveries; a delivery that failed fails the fetch loop."""
+    for tp, task in list(state.delivering.items()):
+        if task.done():
+            del state.delivering[tp]
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+
+async def _deliver_stream_record(
+    self: Any, state: _FetchState, tp: TP, message: Any, callback: Callable[..., Any],
+    fetched_in: int | None = None,
+) -> None:
+    if fetched_in is None:
+        fetched_in = getattr(self, "_cs_batch_epochs", {}).get(tp, 0)
     if fetched_in != state.epochs.get(tp, 0) or tp in state.cut_short:
         return  # fetched before the partition's last seek, or waiting for one
     offset, expected = message.offset, state.next.get(tp)

@@ -165,6 +165,8 @@ class FetchLoop:
         done, pending = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
         for future in pending:
             future.cancel()
+        for future in done:
+            future.result()  # as mode's wait_first: a failure propagates
         return SimpleNamespace(done=[futures[f] for f in done])
 
 
@@ -245,3 +247,66 @@ def test_another_faust_version_is_refused() -> None:
     with pytest.raises(RuntimeError, match=r"checked against 0\.15\.3"):
         faust_fixes.check_version("0.16.0")
     faust_fixes.check_version(faust_fixes.CHECKED_VERSION)
+
+
+# -- one agent's full queue holds back only its own partitions ------------------------------
+
+FIRMS = TP("firms", 0)
+
+
+class TwoAgents(FetchLoop):
+    """The lifecycle's queue is full (its callback waits) while the firms agent's is not."""
+
+    def __init__(self) -> None:
+        super().__init__(batch_epochs={INPUT: 0, FIRMS: 0})
+        self.lifecycle_full = asyncio.Event()
+        self.got: list[tuple[str, int]] = []
+        self.fetched_from: list[set[TP]] = []
+        self._thread = SimpleNamespace(getmany=self.fetch)
+
+    async def callback(self, message: Any) -> None:
+        if message.topic == INPUT.topic:
+            await self.lifecycle_full.wait()
+        self.got.append((message.topic, message.offset))
+
+    async def fetch(self, partitions: set[TP], timeout: float) -> dict[TP, list[Any]]:
+        self.fetched_from.append(set(partitions))
+        return {}
+
+
+async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
+    from stream.faust_fixes import _dispatch, _getmany, _reap, _state
+
+    loop = TwoAgents()
+    state = _state(loop)
+    lifecycle = [SimpleNamespace(offset=n, topic=INPUT.topic) for n in (0, 1, 2)]
+    _dispatch(loop, state, INPUT, lifecycle, loop.callback, 0)
+    _dispatch(loop, state, FIRMS, [SimpleNamespace(offset=7, topic=FIRMS.topic)],
+              loop.callback, 0)
+    await asyncio.sleep(0.01)
+    assert loop.got == [("firms", 7)]  # delivered while the lifecycle's queue is full
+    _reap(state)
+    assert set(state.delivering) == {INPUT}
+    await _getmany(loop, {INPUT, FIRMS}, 0.01)
+    assert loop.fetched_from == [{FIRMS}]  # the busy partition is not fetched from
+    loop.lifecycle_full.set()
+    await asyncio.sleep(0.01)
+    assert loop.got == [("firms", 7), ("declarations", 0), ("declarations", 1),
+                        ("declarations", 2)]
+    _reap(state)
+    assert state.delivering == {}
+
+
+async def test_a_delivery_that_fails_fails_the_fetch_loop() -> None:
+    from stream.faust_fixes import _dispatch, _reap, _state
+
+    loop = FetchLoop(batch_epochs={INPUT: 0})
+    state = _state(loop)
+
+    async def broken(message: Any) -> None:
+        raise RuntimeError("queue closed")
+
+    _dispatch(loop, state, INPUT, [record(0)], broken, 0)
+    await asyncio.sleep(0.01)
+    with pytest.raises(RuntimeError, match="queue closed"):
+        _reap(state)
