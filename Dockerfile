@@ -4,7 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY stream ./stream
 COPY schemas ./schemas
-RUN pip install --no-cache-dir '.[rocksdb]' \
+RUN pip install --no-cache-dir . \
  && useradd --system --uid 10001 --home-dir /app pipeline \
  && mkdir -p /data && chown pipeline /data
 USER pipeline

@@ -3,7 +3,9 @@
     python -m bench.pipeline [--events 200000] [--latency-events 20000] [--rate 1000]
                              [--profile] [--only-pipeline]
 
-For each of the two, on the local broker under a fresh topic prefix:
+For each loop (a plain aiokafka loop, a minimal Faust agent, stock and with the project's
+Faust fixes, a minimal Quix Streams application, and the pipeline's worker), on the
+local broker under a fresh topic prefix:
 1. throughput: the whole generated stream is preloaded, then one worker (or the baseline
    loop) is started; sustained events/s = events / (last output - first output);
 2. delay: with the worker caught up, more events are published at a steady rate well
@@ -25,6 +27,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from aiokafka.admin import NewTopic
 
@@ -43,7 +46,7 @@ from stream.admin import connect_admin, ensure_topics
 from stream.broker import LocalBroker
 from stream.replay import delete_topics, read_records
 from stream.settings import Settings
-from stream.topics import Topology
+from stream.topics import LIFECYCLE_INPUTS, Topology
 from stream.worker import WorkerProcess
 
 Start = Callable[[Settings], subprocess.Popen[bytes] | WorkerProcess]
@@ -56,6 +59,30 @@ def _module(name: str, *extra: str) -> Start:
              settings.bootstrap_servers, *extra],
         )
     return start
+
+
+QUIX = "quixstreams==3.28.1"
+
+
+def _quix_python(cache_dir: Path) -> Path:
+    """A virtual environment of its own for Quix Streams (made on first use): its
+    dependencies (pydantic among them) are pinned differently from the project's."""
+    venv = cache_dir / "quix"
+    python = venv / "bin" / "python"
+    stamp = venv / f".{QUIX}"
+    if not stamp.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", QUIX], check=True)
+        stamp.touch()
+    return python
+
+
+def _quix(settings: Settings) -> subprocess.Popen[bytes]:
+    script = Path(__file__).with_name("quix_echo.py")
+    return subprocess.Popen([
+        str(_quix_python(settings.cache_dir)), str(script), settings.topic_prefix,
+        settings.app_id, settings.bootstrap_servers, OUTPUT, *LIFECYCLE_INPUTS, "firms",
+    ])
 
 
 def _pipeline(settings: Settings) -> WorkerProcess:
@@ -140,6 +167,7 @@ async def main(args: argparse.Namespace) -> None:
         "faust echo, fixed", base, args, _module("bench.faust_echo", "fixed"), OUTPUT,
         inputs_only=True,
     )
+    quix = await measure("quix echo", base, args, _quix, OUTPUT, inputs_only=True)
     pipeline = await measure("pipeline", base, args, _pipeline, "declaration-status")
     ratio = pipeline.events_per_second / baseline.events_per_second
     against_faust = pipeline.events_per_second / echo.events_per_second
@@ -150,6 +178,7 @@ async def main(args: argparse.Namespace) -> None:
     print(summary("plain aiokafka loop", baseline))
     print(summary("minimal Faust agent", echo))
     print(summary("  same, with the Faust fixes", fixed))
+    print(summary("minimal Quix Streams app", quix))
     print(summary("customs-stream worker", pipeline))
     print(f"pipeline / plain loop: {ratio:.2f}; pipeline / minimal Faust agent: "
           f"{against_faust:.2f} (target: at least 1.0)")

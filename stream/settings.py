@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     topic_prefix: str = Field("customs", description="Prefix of every topic name.")
     app_id: str = Field("customs-stream", description="Faust app id and consumer group.")
     store: str = Field(
-        "memory://", description="Table store: memory:// or rocksdb:// (needs rocksdict)."
+        "rocksdb://", description="Table store: rocksdb:// (on disk) or memory:// (tests)."
     )
     data_dir: Path = Field(
         Path(".cache/customs-stream/worker"), description="Worker data (RocksDB tables)."

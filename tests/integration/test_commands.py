@@ -127,7 +127,8 @@ async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: P
             await asyncio.sleep(1)
         assert status == 200 and data["total"] > 0
         took = await asyncio.to_thread(interrupt_and_wait, process, 30)
-        assert process.returncode == 0 and took < 30, log.read_text()[-2000:]
+        # Everything it started (traffic, worker) is gone within a few seconds.
+        assert process.returncode == 0 and took < 10, log.read_text()[-2000:]
         assert not group_alive(process.pid), "something the demo started is still running"
     finally:
         if process.poll() is None:
