@@ -66,9 +66,9 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     topology = Topology.from_settings(settings)
     app = _faust_app(settings)
     pipeline = Pipeline(settings, policy_of(settings), topology, app)
-    lifecycle.register(pipeline)
+    pipeline.handlers["lifecycle"] = lifecycle.register(pipeline)
     firms.register(pipeline)
-    kpis.register(pipeline)
+    pipeline.handlers["kpis"] = kpis.register(pipeline)
     lag.register(pipeline)
     watchdog.register(pipeline)
     if settings.web_enabled:

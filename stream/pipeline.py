@@ -25,6 +25,7 @@ class Pipeline:
     app: faust.App
     metrics: Metrics = field(default_factory=Metrics)
     tables: dict[str, Any] = field(default_factory=dict)
+    handlers: dict[str, Any] = field(default_factory=dict)  # each agent's, by agent name
     # The read side, when the worker serves HTTP: the API's model of what was published
     # (the agents never read it), the feed that keeps it current, and the API itself.
     book: StatusBook = field(default_factory=StatusBook)

@@ -139,7 +139,9 @@ def table_and_sends(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
     from stream.app import build_pipeline
     from stream.settings import Settings
 
-    pipeline = build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, partitions=4))
+    pipeline = build_pipeline(Settings(
+        web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://"
+    ))
     sends: list[Any] = []
 
     async def send(topic: str, key: Any, value: Any, partition: Any, *_: Any) -> Any:

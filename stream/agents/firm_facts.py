@@ -22,42 +22,55 @@ from stream.pipeline import Pipeline
 
 
 class PartitionFirms:
+    """The stored histories are read once and kept decoded: every write goes through
+    here, and what is kept is forgotten at every rebalance, when a partition's tables may
+    be restored from their changelogs (a RocksDB read decodes the whole value again)."""
+
     def __init__(self, pipeline: Pipeline, outbox: Outbox) -> None:
         self.histories = pipeline.table("firm-history", outbox)
         self.index = pipeline.table("firm-declarations", outbox)
-        self._cache: dict[str, tuple[Any, FirmHistory]] = {}
+        self._cache: dict[str, tuple[dict[str, Any] | None, FirmHistory | None]] = {}
+        pipeline.app.on_partitions_revoked.connect(self._forget)
+        pipeline.app.on_partitions_assigned.connect(self._forget)
+
+    async def _forget(self, *_: Any, **__: Any) -> None:
+        self._cache.clear()
+
+    def _stored(self, key: str) -> tuple[dict[str, Any] | None, FirmHistory | None]:
+        cached = self._cache.get(key)
+        if cached is None:
+            raw = self.histories.get(key)
+            history = FirmHistory.from_json(raw["facts"]) if raw is not None else None
+            cached = self._cache[key] = (raw, history)
+        return cached
+
+    def _store(self, key: str, raw: dict[str, Any], history: FirmHistory | None) -> None:
+        self.histories[key] = raw
+        self._cache[key] = (raw, history)
 
     def history(self, partition: int, firm_id: str) -> FirmHistory | None:
-        raw = self.histories.get(f"{partition}:{firm_id}")
-        if raw is None:
-            return None
-        cached = self._cache.get(f"{partition}:{firm_id}")
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            return cached[1]
-        history = FirmHistory.from_json(raw["facts"])
-        self._cache[f"{partition}:{firm_id}"] = (raw, history)
-        return history
+        return self._stored(f"{partition}:{firm_id}")[1]
 
     def fold(self, partition: int, fact: FirmEvent | ReturnDeclared, offset: int) -> bool:
         """Add a fact to the partition's history of its firm, noting the offset of the
         ``firm-facts`` message that brought it; False if already known."""
         key = f"{partition}:{fact.firm_id}"
-        history = self.history(partition, fact.firm_id) or FirmHistory()
-        if not history.add(fact):
+        stored, known = self._stored(key)
+        history = FirmHistory(dict(known.facts)) if known is not None else FirmHistory()
+        if not history.add(fact):  # a copy: what is kept changes only once it is stored
             return False
-        stored = self.histories.get(key) or {}
+        stored = stored or {}
         raw = {
             "facts": history.to_json(), "months": stored.get("months", []),
             "brought_by": {**stored.get("brought_by", {}), fact_key(fact): offset},
         }
-        self.histories[key] = raw
-        self._cache[key] = (raw, history)
+        self._store(key, raw, history)
         return True
 
     def brought_by(self, partition: int, fact: FirmEvent | ReturnDeclared, offset: int) -> bool:
         """True when the message at ``offset`` is the one that brought this known fact:
         read again after a restart, its re-assessment may not have finished."""
-        stored = self.histories.get(f"{partition}:{fact.firm_id}") or {}
+        stored = self._stored(f"{partition}:{fact.firm_id}")[0] or {}
         return bool(stored.get("brought_by", {}).get(fact_key(fact)) == offset)
 
     def record_filing(
@@ -72,18 +85,15 @@ class PartitionFirms:
         if entry not in bucket:
             self.index[bucket_key] = [*bucket, entry]
         key = f"{partition}:{firm_id}"
-        raw = self.histories.get(key) or {"facts": [], "months": []}
+        stored, history = self._stored(key)
+        raw = stored or {"facts": [], "months": []}
         if month not in raw["months"]:
-            updated = {**raw, "months": sorted([*raw["months"], month])}
-            self.histories[key] = updated
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache[key] = (updated, cached[1])
+            self._store(key, {**raw, "months": sorted([*raw["months"], month])}, history)
 
     def declarations_of(self, partition: int, firm_id: str, spans: list[Window]) -> list[str]:
         """The firm's declarations in this partition listed with a time in one of the
         spans: a superset of those whose as-of time falls in them."""
-        raw = self.histories.get(f"{partition}:{firm_id}") or {"months": []}
+        raw = self._stored(f"{partition}:{firm_id}")[0] or {"months": []}
         found: dict[str, None] = {}  # in order, each once
         for month in raw["months"]:
             if not any(_meets(month, span) for span in spans):

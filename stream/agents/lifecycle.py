@@ -42,7 +42,9 @@ class Lifecycle:
         self.metrics = pipeline.metrics
         self.declarations = pipeline.table("declaration-state", self.outlet.outbox)
         self.firms = PartitionFirms(pipeline, self.outlet.outbox)
-        self._states: OrderedDict[str, tuple[Any, DeclarationState]] = OrderedDict()
+        self._states: OrderedDict[str, DeclarationState] = OrderedDict()  # least recent first
+        pipeline.app.on_partitions_revoked.connect(self._forget)
+        pipeline.app.on_partitions_assigned.connect(self._forget)
 
     # -- firm facts ------------------------------------------------------------------
 
@@ -98,34 +100,29 @@ class Lifecycle:
     # -- declaration state -----------------------------------------------------------
 
     def load(self, declaration_id: str) -> DeclarationState:
-        """The declaration's state, decoded from the table unless the decoded form of
-        exactly the stored value is at hand. The cached entry is taken out while the state
-        is worked on, so a failure half-way cannot leave a half-changed state behind."""
+        """The declaration's state: the decoded one kept from its last use, else decoded
+        from the table. Every write goes through ``save``, and what is kept is forgotten
+        at every rebalance (a partition's table may then be restored from its changelog).
+        The kept state is taken out while it is worked on, so a failure half-way cannot
+        leave a half-changed state behind."""
+        state = self._states.pop(declaration_id, None)
+        if state is not None:
+            return state
         raw = self.declarations.get(declaration_id)
-        cached = self._states.pop(declaration_id, None)
-        if raw is None:
-            state = DeclarationState(declaration_id)
-        elif cached is not None and (cached[0] is raw or cached[0] == raw):
-            state = cached[1]
-        else:
-            state = DeclarationState.from_json(raw)
-        return state
+        return DeclarationState(declaration_id) if raw is None else DeclarationState.from_json(raw)
 
     def save(self, state: DeclarationState) -> None:
-        raw = state.to_json()
-        self.declarations[state.declaration_id] = raw
-        self._cache(raw, state)
+        self.declarations[state.declaration_id] = state.to_json()
+        self.keep(state)
 
     def keep(self, state: DeclarationState) -> None:
-        """Put a state back unchanged (``load`` takes it out of the cache)."""
-        raw = self.declarations.get(state.declaration_id)
-        if raw is not None:
-            self._cache(raw, state)
-
-    def _cache(self, raw: Any, state: DeclarationState) -> None:
-        self._states[state.declaration_id] = (raw, state)
+        """Keep a state (stored, or unchanged since it was loaded) for its next use."""
+        self._states[state.declaration_id] = state
         if len(self._states) > STATE_CACHE_SIZE:
             self._states.popitem(last=False)
+
+    async def _forget(self, *_: Any, **__: Any) -> None:
+        self._states.clear()
 
     # -- lifecycle events ------------------------------------------------------------
 

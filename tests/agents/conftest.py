@@ -40,7 +40,9 @@ class Captured:
 async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Pipeline]:
     # Built inside the test's running loop: a Faust app bound to another loop is what
     # breaks test_context under pytest-asyncio (faust-streaming #443).
-    built = build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, partitions=4))
+    built = build_pipeline(Settings(
+        web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://"
+    ))
 
     async def on_its_way(*_: Any) -> None:
         """No broker stands behind agent tests: a changelog write stays on its way."""

@@ -18,6 +18,7 @@ from tests.builders import (
     filed,
     lifecycle,
     qualified_firm,
+    model,
     revoked,
 )
 
@@ -215,3 +216,52 @@ async def test_a_late_fact_decodes_only_declarations_listed_where_it_changes_the
     assert loaded == [later]
     channels = [(s.key, s.value["channel"]) for s in captured.on("declaration-status")]
     assert channels == [(DECL, "GREEN"), (later, "GREEN"), (later, "STANDARD")]
+
+
+async def test_kept_states_and_histories_are_forgotten_at_a_rebalance(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    """Decoded states are kept between messages (a RocksDB read decodes the whole value
+    again), and forgotten when partitions move: the tables may then be restored from
+    their changelogs, written by another worker meanwhile."""
+    lifecycle_ = pipeline.handlers["lifecycle"]
+    partition = read_from("declarations", DECL, 0)["partition"]
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        for n, fact in enumerate(qualified_firm()):
+            await agent.put(json.dumps(fact).encode(), **firm_facts_at(agent, partition, n))
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+    kept = lifecycle_.load(DECL)
+    assert kept.sequence == 1
+    lifecycle_.keep(kept)
+    # Another worker moved the declaration on; its changelog restores this table.
+    elsewhere = DeclarationState.from_json({**kept.to_json(), "sequence": 5})
+    lifecycle_.declarations.data[DECL] = elsewhere.to_json()
+    assert lifecycle_.load(DECL) is kept  # no rebalance: the kept state stands
+    lifecycle_.keep(kept)
+    firms_ = lifecycle_.firms
+    key = f"{partition}:{FIRM}"
+    assert len(firms_.history(partition, FIRM).facts) == 3
+    firms_.histories.data[key] = {**firms_.histories.data[key], "facts": []}
+    await pipeline.app.on_partitions_assigned.send(set())
+    assert lifecycle_.load(DECL).sequence == 5
+    assert firms_.history(partition, FIRM).facts == {}
+
+
+async def test_a_fact_that_fails_to_be_stored_leaves_the_kept_history_as_it_was(
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    firms_ = pipeline.handlers["lifecycle"].firms
+    partition = read_from("declarations", DECL, 0)["partition"]
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        for n, fact in enumerate(qualified_firm()):
+            await agent.put(json.dumps(fact).encode(), **firm_facts_at(agent, partition, n))
+    from stream.core.eligibility import FirmHistory
+
+    def broken(self: FirmHistory) -> object:
+        raise RuntimeError("cannot encode")
+
+    monkeypatch.setattr(FirmHistory, "to_json", broken)
+    late = revoked("ISO9001-7777", "2026-05-01T09:00:00+08:00")
+    with pytest.raises(RuntimeError):
+        firms_.fold(partition, model(late), 10)
+    assert len(firms_.history(partition, FIRM).facts) == 3
