@@ -17,8 +17,8 @@ from tests.builders import (
     certificate,
     filed,
     lifecycle,
-    qualified_firm,
     model,
+    qualified_firm,
     revoked,
 )
 
