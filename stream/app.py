@@ -23,7 +23,9 @@ def _faust_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=settings.faust_broker,
         store=settings.store,
-        datadir=str(settings.data_dir),
+        # One folder per app id: RocksDB keeps, per table, the changelog offset it holds,
+        # and tables of the same name under another app id have other changelogs.
+        datadir=str(settings.data_dir / settings.app_id),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,  # only Faust's own changelog topics; ours exist already

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from stream.app import build_pipeline
+from stream.settings import Settings
+
+
+def test_each_app_id_keeps_its_tables_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    """RocksDB keeps, per table, the changelog offset it holds: a table of the same name
+    under another app id (another consumer group, other changelogs) must not find it, or
+    the worker stops on a persisted offset beyond its changelog's end."""
+    dirs = {
+        app_id: Path(build_pipeline(Settings(
+            app_id=app_id, topic_prefix=app_id, data_dir=tmp_path, web_enabled=False,
+        )).app.conf.tabledir)
+        for app_id in ("port-a", "port-b")
+    }
+    assert dirs["port-a"] != dirs["port-b"]
+    assert all(d.is_relative_to(tmp_path / app_id) for app_id, d in dirs.items())
