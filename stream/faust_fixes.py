@@ -32,7 +32,8 @@ harness have been run on it). Every fix has a test that fails without it.
    over one at a time, so while the lifecycle agent's queue was full no record reached
    the firms or KPI agents: firm facts came minutes after the declarations they concern,
    and KPIs stood still. Each partition's records of a batch are now delivered by a task
-   of their own, in order, and a partition still delivering is not fetched from.
+   of their own, in order, and a partition still delivering is not fetched from (a
+   fetch then waits at most BUSY_FETCH_TIMEOUT, to come back for it soon).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from faust.types.tuples import TP
 log = logging.getLogger(__name__)
 
 CHECKED_VERSION = "0.15.3"
+BUSY_FETCH_TIMEOUT = 0.02  # seconds a fetch waits while other partitions still deliver
 FLUSH_DEADLINE = 60.0  # seconds a buffer flush may take before the commit is refused
 EXIT_LOST_WRITE = 70  # EX_SOFTWARE: the supervisor restarts; the last commit stands
 
@@ -113,6 +115,10 @@ async def _getmany(self: Any, active_partitions: Any, timeout: float) -> Any:
     if not free:
         await state.wait_for_a_free_partition(timeout)
         return {}
+    if state.delivering:
+        # Come back soon for the partitions still delivering: a long wait for records of
+        # the free ones would hold theirs back (the delay grew to seconds).
+        timeout = min(timeout, BUSY_FETCH_TIMEOUT)
     async with state.lock:
         records = await self._thread.getmany(free, timeout)
         # Read by the fetch loop for each record of this batch (one batch at a time).

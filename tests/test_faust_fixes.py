@@ -262,6 +262,7 @@ class TwoAgents(FetchLoop):
         self.lifecycle_full = asyncio.Event()
         self.got: list[tuple[str, int]] = []
         self.fetched_from: list[set[TP]] = []
+        self.timeouts: list[float] = []
         self._thread = SimpleNamespace(getmany=self.fetch)
 
     async def callback(self, message: Any) -> None:
@@ -271,6 +272,7 @@ class TwoAgents(FetchLoop):
 
     async def fetch(self, partitions: set[TP], timeout: float) -> dict[TP, list[Any]]:
         self.fetched_from.append(set(partitions))
+        self.timeouts.append(timeout)
         return {}
 
 
@@ -287,8 +289,9 @@ async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
     assert loop.got == [("firms", 7)]  # delivered while the lifecycle's queue is full
     _reap(state)
     assert set(state.delivering) == {INPUT}
-    await _getmany(loop, {INPUT, FIRMS}, 0.01)
+    await _getmany(loop, {INPUT, FIRMS}, 1.0)
     assert loop.fetched_from == [{FIRMS}]  # the busy partition is not fetched from
+    assert loop.timeouts == [faust_fixes.BUSY_FETCH_TIMEOUT]  # and is back soon
     loop.lifecycle_full.set()
     await asyncio.sleep(0.01)
     assert loop.got == [("firms", 7), ("declarations", 0), ("declarations", 1),
