@@ -32,8 +32,7 @@ harness have been run on it). Every fix has a test that fails without it.
    over one at a time, so while the lifecycle agent's queue was full no record reached
    the firms or KPI agents: firm facts came minutes after the declarations they concern,
    and KPIs stood still. Each partition's records of a batch are now delivered by a task
-   of their own, in order, and a partition still delivering is not fetched from (a
-   fetch then waits at most BUSY_FETCH_TIMEOUT, to come back for it soon).
+   of their own, in order; the next fetch comes once the batch is handed over.
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ from faust.types.tuples import TP
 log = logging.getLogger(__name__)
 
 CHECKED_VERSION = "0.15.3"
-BUSY_FETCH_TIMEOUT = 0.02  # seconds a fetch waits while other partitions still deliver
 FLUSH_DEADLINE = 60.0  # seconds a buffer flush may take before the commit is refused
 EXIT_LOST_WRITE = 70  # EX_SOFTWARE: the supervisor restarts; the last commit stands
 
@@ -93,11 +91,6 @@ class _FetchState:
         self.cut_short: set[TP] = set()  # waiting for a seek after an interrupted delivery
         self.delivering: dict[TP, asyncio.Task[None]] = {}  # a batch's records, in order
 
-    async def wait_for_a_free_partition(self, timeout: float) -> None:
-        busy = list(self.delivering.values())
-        if busy:
-            await asyncio.wait(busy, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-
     def sought(self, tp: TP, offset: int | None) -> None:
         self.epochs[tp] = self.epochs.get(tp, 0) + 1
         self.cut_short.discard(tp)
@@ -109,18 +102,8 @@ class _FetchState:
 
 async def _getmany(self: Any, active_partitions: Any, timeout: float) -> Any:
     state = _state(self)
-    # Partitions still delivering an earlier batch are not fetched from: their records
-    # stay in the client's buffer, in order, until the partition is free.
-    free = set(active_partitions) - state.delivering.keys()
-    if not free:
-        await state.wait_for_a_free_partition(timeout)
-        return {}
-    if state.delivering:
-        # Come back soon for the partitions still delivering: a long wait for records of
-        # the free ones would hold theirs back (the delay grew to seconds).
-        timeout = min(timeout, BUSY_FETCH_TIMEOUT)
     async with state.lock:
-        records = await self._thread.getmany(free, timeout)
+        records = await self._thread.getmany(active_partitions, timeout)
         # Read by the fetch loop for each record of this batch (one batch at a time).
         self._cs_batch_epochs = dict(state.epochs)
     return records
@@ -161,9 +144,10 @@ async def _perform_seek(self: Any) -> None:
 async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - Faust's loop
     """Faust's fetch loop (``Consumer._drain_messages``), delivering each stream record
     only if no seek of its partition happened since it was fetched, in offset order,
-    noting the offsets the log skips as gaps. Each partition's records are delivered by
-    a task of their own, so an agent whose queue is full holds back only its own
-    partitions: Faust's single loop let one slow agent starve every other."""
+    noting the offsets the log skips as gaps. Each partition's records of a batch are
+    delivered by a task of their own, so an agent whose queue is full does not hold back
+    the other agents' records of the batch: Faust's single loop let one slow agent starve
+    every other. The next fetch comes once the whole batch is handed over."""
     callback, getmany = self.callback, self.getmany
     consumer_should_stop = self._stopped.is_set
     fetcher_should_stop = fetcher._stopped.is_set
@@ -186,6 +170,9 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
             epochs = getattr(self, "_cs_batch_epochs", {})
             for tp, messages in streams.items():
                 _dispatch(self, state, tp, messages, callback, epochs.get(tp, 0))
+            if state.delivering:  # the next fetch once this batch is handed over
+                await asyncio.wait(state.delivering.values())
+            _reap(state)
             self.diag.unset_flag(consumer_module.CONSUMER_FETCHING)
     except self.consumer_stopped_errors:
         if self.transport.app.should_stop:
