@@ -19,6 +19,8 @@ from stream.web.guard import FAUST_ROUTES_OFF
 
 
 def _faust_app(settings: Settings) -> faust.App:
+    # Faust makes the app's folder but not its parents.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         settings.app_id,
         broker=settings.faust_broker,

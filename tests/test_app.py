@@ -18,3 +18,10 @@ def test_each_app_id_keeps_its_tables_in_a_folder_of_its_own(tmp_path: Path) -> 
     }
     assert dirs["port-a"] != dirs["port-b"]
     assert all(d.is_relative_to(tmp_path / app_id) for app_id, d in dirs.items())
+
+
+def test_the_data_dir_is_made_with_its_parents(tmp_path: Path) -> None:
+    data_dir = tmp_path / "not" / "yet"
+    pipeline = build_pipeline(Settings(data_dir=data_dir, web_enabled=False))
+    pipeline.app._create_directories()  # what Faust does as the worker starts
+    assert Path(pipeline.app.conf.tabledir).parent.exists()
