@@ -72,7 +72,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     pipeline = Pipeline(settings, policy_of(settings), topology, app)
     pipeline.handlers["lifecycle"] = lifecycle.register(pipeline)
     firms.register(pipeline)
-    pipeline.handlers["kpis"] = kpis.register(pipeline)
+    kpis.register(pipeline)
     lag.register(pipeline)
     watchdog.register(pipeline)
     if settings.web_enabled:

@@ -89,7 +89,6 @@ class _FetchState:
         self.epochs: dict[TP, int] = {}  # bumped by every seek of the partition
         self.next: dict[TP, int] = {}  # next offset the stream expects, after a seek
         self.cut_short: set[TP] = set()  # waiting for a seek after an interrupted delivery
-        self.delivering: dict[TP, asyncio.Task[None]] = {}  # a batch's records, in order
 
     def sought(self, tp: TP, offset: int | None) -> None:
         self.epochs[tp] = self.epochs.get(tp, 0) + 1
@@ -156,7 +155,6 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             self.diag.set_flag(consumer_module.CONSUMER_FETCHING)
-            _reap(state)
             batch = getmany(timeout=1.0)
             await self.sleep(0)
             if self.should_stop:
@@ -168,11 +166,7 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
                 else:
                     await _deliver_other_record(self, tp, message, callback)
             epochs = getattr(self, "_cs_batch_epochs", {})
-            for tp, messages in streams.items():
-                _dispatch(self, state, tp, messages, callback, epochs.get(tp, 0))
-            if state.delivering:  # the next fetch once this batch is handed over
-                await asyncio.wait(state.delivering.values())
-            _reap(state)
+            await _deliver_batch(self, state, streams, callback, epochs)
             self.diag.unset_flag(consumer_module.CONSUMER_FETCHING)
     except self.consumer_stopped_errors:
         if self.transport.app.should_stop:
@@ -183,41 +177,44 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
             return
         raise
     finally:
-        for task in state.delivering.values():
-            task.cancel()
-        state.delivering.clear()
         self.diag.unset_flag(consumer_module.CONSUMER_FETCHING)
 
 
-def _dispatch(
+async def _deliver_batch(
+    self: Any, state: _FetchState, streams: dict[TP, list[Any]], callback: Callable[..., Any],
+    epochs: dict[TP, int],
+) -> None:
+    """Hand each partition's records of a batch over in a task of its own, in order,
+    and return once all are: an agent whose queue is full holds back only its own
+    partitions' records. A delivery that fails fails the batch."""
+    tasks = [
+        asyncio.ensure_future(
+            _deliver_partition(self, state, tp, messages, callback, epochs.get(tp, 0))
+        )
+        for tp, messages in streams.items()
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _deliver_partition(
     self: Any, state: _FetchState, tp: TP, messages: list[Any], callback: Callable[..., Any],
     fetched_in: int,
 ) -> None:
-    """Deliver one partition's records of a batch, in order, in a task of their own."""
-    async def deliver() -> None:
-        for n, message in enumerate(messages, 1):
-            await _deliver_stream_record(self, state, tp, message, callback, fetched_in)
-            if not n % 100:
-                await asyncio.sleep(0)
-
-    state.delivering[tp] = asyncio.ensure_future(deliver())
-
-
-def _reap(state: _FetchState) -> None:
-    """Forget finished deliveries; a delivery that failed fails the fetch loop."""
-    for tp, task in list(state.delivering.items()):
-        if task.done():
-            del state.delivering[tp]
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+    for n, message in enumerate(messages, 1):
+        await _deliver_stream_record(self, state, tp, message, callback, fetched_in)
+        if not n % 100:
+            await asyncio.sleep(0)
 
 
 async def _deliver_stream_record(
     self: Any, state: _FetchState, tp: TP, message: Any, callback: Callable[..., Any],
-    fetched_in: int | None = None,
+    fetched_in: int,
 ) -> None:
-    if fetched_in is None:
-        fetched_in = getattr(self, "_cs_batch_epochs", {}).get(tp, 0)
+    """``fetched_in``: the seek epoch of the partition when its batch was fetched."""
     if fetched_in != state.epochs.get(tp, 0) or tp in state.cut_short:
         return  # fetched before the partition's last seek, or waiting for one
     offset, expected = message.offset, state.next.get(tp)

@@ -176,7 +176,9 @@ def record(offset: int) -> Any:
 
 async def deliver(loop: FetchLoop, state: _FetchState, *offsets: int) -> None:
     for offset in offsets:
-        await _deliver_stream_record(loop, state, INPUT, record(offset), loop.callback)
+        fetched_in = loop._cs_batch_epochs[INPUT]
+        await _deliver_stream_record(loop, state, INPUT, record(offset), loop.callback,
+                                     fetched_in)
 
 
 async def test_records_fetched_before_a_seek_are_not_delivered() -> None:
@@ -270,28 +272,26 @@ class TwoAgents(FetchLoop):
 
 
 async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
-    from stream.faust_fixes import _dispatch, _reap, _state
+    from stream.faust_fixes import _deliver_batch, _state
 
     loop = TwoAgents()
     state = _state(loop)
     lifecycle = [SimpleNamespace(offset=n, topic=INPUT.topic) for n in (0, 1, 2)]
-    _dispatch(loop, state, INPUT, lifecycle, loop.callback, 0)
-    _dispatch(loop, state, FIRMS, [SimpleNamespace(offset=7, topic=FIRMS.topic)],
-              loop.callback, 0)
+    firms = [SimpleNamespace(offset=7, topic=FIRMS.topic)]
+    batch = asyncio.ensure_future(
+        _deliver_batch(loop, state, {INPUT: lifecycle, FIRMS: firms}, loop.callback, {})
+    )
     await asyncio.sleep(0.01)
     assert loop.got == [("firms", 7)]  # delivered while the lifecycle's queue is full
-    _reap(state)
-    assert set(state.delivering) == {INPUT}
+    assert not batch.done()  # the lifecycle's records are still on their way
     loop.lifecycle_full.set()
-    await asyncio.sleep(0.01)
+    await batch
     assert loop.got == [("firms", 7), ("declarations", 0), ("declarations", 1),
                         ("declarations", 2)]
-    _reap(state)
-    assert state.delivering == {}
 
 
 async def test_a_delivery_that_fails_fails_the_fetch_loop() -> None:
-    from stream.faust_fixes import _dispatch, _reap, _state
+    from stream.faust_fixes import _deliver_batch, _state
 
     loop = FetchLoop(batch_epochs={INPUT: 0})
     state = _state(loop)
@@ -299,7 +299,5 @@ async def test_a_delivery_that_fails_fails_the_fetch_loop() -> None:
     async def broken(message: Any) -> None:
         raise RuntimeError("queue closed")
 
-    _dispatch(loop, state, INPUT, [record(0)], broken, 0)
-    await asyncio.sleep(0.01)
     with pytest.raises(RuntimeError, match="queue closed"):
-        _reap(state)
+        await _deliver_batch(loop, state, {INPUT: [record(0)]}, broken, {})

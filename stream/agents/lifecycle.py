@@ -8,7 +8,13 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
-from schemas.events import FirmEvent, ReturnDeclared, parse_event
+from schemas.events import (
+    DeclarationAmended,
+    DeclarationFiled,
+    FirmEvent,
+    ReturnDeclared,
+    parse_event,
+)
 from schemas.types import format_instant
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
@@ -138,7 +144,9 @@ class Lifecycle:
         step = state.apply(event, result.digest, where.ref, firms, self.pipeline.policy)
         # Saved even for a repeat: the ledger notes every message handled, so that one
         # read again after a rebalance or restart is known for what it is.
-        self.index_filing(message.partition, state)
+        if isinstance(event, DeclarationFiled | DeclarationAmended):
+            # Only a filing or an amendment changes the firm or the as-of time.
+            self.index_filing(message.partition, state)
         self.save(state)
         if step.seen is Seen.NEW:
             lag = (now() - event.occurred_at).total_seconds()
