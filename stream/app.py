@@ -9,7 +9,7 @@ import faust
 
 from stream import codec, faust_fixes, kafka, watchdog
 from stream.agents import firms, kpis, lag, lifecycle
-from stream.core.policy import Policy, load_policy
+from stream.core.policy import Policy, load_policy, with_salt
 from stream.outbox import HeldTable
 from stream.pipeline import Pipeline
 from stream.published import ReadModelFeed
@@ -54,11 +54,8 @@ def _faust_app(settings: Settings) -> faust.App:
 
 def policy_of(settings: Settings) -> Policy:
     """The policy file's rules, with the secret sampling salt of the settings if set."""
-    policy = load_policy(settings.policy_file)
-    if settings.sampling_salt is not None:
-        salt = settings.sampling_salt.get_secret_value()
-        policy = policy.model_copy(update={"sampling_salt": salt})
-    return policy
+    salt = settings.sampling_salt
+    return with_salt(load_policy(settings.policy_file), salt.get_secret_value() if salt else None)
 
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:

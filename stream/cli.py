@@ -182,6 +182,57 @@ def replay(
 
 
 @app.command()
+def whatif(
+    policy: Annotated[Path, typer.Option("--policy", help="The proposed policy file")],
+    events: Annotated[
+        Path | None, typer.Argument(help="An events file (the scenario format)", show_default=False)
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="The policy in force (default: CUSTOMS_STREAM_POLICY_FILE's)"),
+    ] = None,
+    from_broker: Annotated[
+        bool, typer.Option("--from-broker", help="Read the input topics on the broker instead")
+    ] = False,
+    since: Annotated[str | None, typer.Option(help="Declarations decided from (RFC 3339)")] = None,
+    until: Annotated[str | None, typer.Option(help="... and before (RFC 3339)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    html: Annotated[Path | None, typer.Option(help="Also write the report as an HTML page")] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal")
+    ] = None,
+) -> None:
+    """What a proposed policy would have changed: every declaration of an events file or
+    of the input topics, decided under both policies (nothing is written to the broker)."""
+    from stream.admin import BrokerUnavailable
+    from stream.core.policy import PolicyError
+    from stream.scenario import ScenarioError
+    from stream.whatif import command, render
+    from stream.whatif.sources import SourceError
+
+    settings = _settings()
+    try:
+        if (events is None) == (not from_broker):
+            raise command.UsageError("give an events file or --from-broker (one of them)")
+        window = command.Window(
+            command.instant(since, "--since"), command.instant(until, "--until"))
+        request = command.Request(policy, baseline, events, window,
+                                  sys.stderr.isatty() if progress is None else progress)
+        report = command.run(request, settings)
+        if html is not None:
+            html.write_text(render.to_html(report), encoding="utf-8")
+    except (command.UsageError, PolicyError, ScenarioError, SourceError, BrokerUnavailable,
+            OSError) as exc:
+        _fail(str(exc), 2 if isinstance(exc, command.UsageError) else 1)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    else:
+        render.to_terminal(report, render.console())
+    if html is not None:
+        typer.echo(f"whatif: report written to {html}", err=True)
+
+
+@app.command()
 def simulate(
     rate: Annotated[float, typer.Option(help="Messages per second", min=0.1)] = 50.0,
     duration: Annotated[

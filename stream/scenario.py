@@ -8,6 +8,7 @@ numbers within 0.01, timestamps as instants, lists as sets.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,25 +58,38 @@ def _message(item: dict[str, Any], where: str) -> Message:
 
 def read_scenario(path: Path) -> list[Step]:
     """The steps of a scenario file, with errors that name the line."""
+    return list(iter_scenario(path))
+
+
+def iter_scenario(path: Path) -> Iterator[Step]:
+    """The steps of a scenario file one at a time, read as they are asked for (a file
+    of any size), with errors that name the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                step = _step(raw, f"{path}:{number}")
+                if step is not None:
+                    yield step
     except FileNotFoundError as exc:
         raise ScenarioError(f"scenario file not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise ScenarioError(f"{path} is a folder, not a scenario file") from exc
+
+
+def _step(raw: bytes, where: str) -> Step | None:
+    try:
+        line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path} is not UTF-8 text") from exc
-    steps: list[Step] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError(f"{where}: not a JSON line ({exc.msg})") from exc
-        if not isinstance(item, dict):
-            raise ScenarioError(f"{where}: each line must be a JSON object")
-        steps.append(Barrier() if item.get("barrier") is True else _message(item, where))
-    return steps
+        raise ScenarioError(f"{where}: not UTF-8 text") from exc
+    if not line.strip():
+        return None
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{where}: not a JSON line ({exc.msg})") from exc
+    if not isinstance(item, dict):
+        raise ScenarioError(f"{where}: each line must be a JSON object")
+    return Barrier() if item.get("barrier") is True else _message(item, where)
 
 
 # -- comparison -------------------------------------------------------------------------

@@ -48,3 +48,18 @@ async def pipeline_worker(settings: Settings) -> AsyncIterator[tuple[Settings, o
 
     async with ReplayRun(settings) as run:
         yield run.settings, run.worker
+
+
+POLICY = ROOT / "stream" / "policy.toml"
+SCOPE = 'scope = [{ port = "CNNGB", port_area = "BEILUN" }]'
+
+
+@pytest.fixture
+def wider(tmp_path: Path) -> Path:
+    """The policy in force, with Shanghai added to the green channel's scope."""
+    text = POLICY.read_text()
+    assert SCOPE in text
+    path = tmp_path / "wider.toml"
+    path.write_text(text.replace(SCOPE, SCOPE[:-1] + ', { port = "CNSHA" }]').replace(
+        'version = "2026-04-10"', 'version = "2026-12-wider"'))
+    return path

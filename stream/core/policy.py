@@ -94,3 +94,8 @@ def load_policy(path: Path) -> Policy:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise PolicyError(f"policy file {path} is invalid: {problems}") from exc
+
+
+def with_salt(policy: Policy, salt: str | None) -> Policy:
+    """The policy with the deployment's secret sampling salt, when one is set."""
+    return policy if salt is None else policy.model_copy(update={"sampling_salt": salt})
