@@ -28,11 +28,18 @@ def board_data(api: Api, request: web.Request) -> dict[str, Any]:
 
 def register(api: Api) -> None:
     app = api.pipeline.app
-    page = (resources.files("stream.web") / "static" / "board.html").read_text()
+    static = resources.files("stream.web") / "static"
+    page = (static / "board.html").read_text()
+    chart = (static / "chart.umd.min.js").read_text()  # Chart.js, served from here: no CDN
 
     @app.page("/board")
     async def board(self: web.View, request: web.Request) -> web.Response:
         return self.html(page)
+
+    @app.page("/board/chart.js")
+    async def chart_js(self: web.View, request: web.Request) -> web.Response:
+        return self.text(chart, content_type="text/javascript",
+                         headers={"Cache-Control": "max-age=86400"})
 
     @app.page("/board/data")
     async def data(self: web.View, request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ FAUST_ROUTES_OFF: dict[str, Any] = {
     "web_router_enabled": False, "web_tables_enabled": False, "web_graph_enabled": False,
     "web_stats_enabled": False, "web_metrics_enabled": False,
 }
-PUBLIC = {"/health", "/ready", "/metrics", "/board"}  # no token needed
+PUBLIC = {"/health", "/ready", "/metrics", "/board", "/board/chart.js"}  # no token needed
 PROTECTED = {  # a bearer token needed
     "/declarations/{declaration_id}", "/buyers/{buyer_id}/declarations",
     "/firms/{firm_id}/eligibility", "/kpis", "/board/data",

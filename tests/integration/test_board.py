@@ -4,35 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import subprocess
-import tempfile
 from html.parser import HTMLParser
 
 from stream.replay import ReplayRun
+from tests.integration.browser import dump_dom, evaluate
 from tests.integration.test_api import BUYER_1, OPS, get
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--virtual-time-budget=8000",
-]
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Debian's chromium package is needed (`make test` installs it)"
-    return found
-
-
-def dump_dom(url: str) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
-            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True, text=True, timeout=120,
-        )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 class Rendered(HTMLParser):
@@ -104,3 +80,44 @@ async def test_a_buyer_token_cannot_read_the_board_data(served: tuple[int, Repla
     port, _ = served
     status, body = get(port, "/board/data", BUYER_1)
     assert status == 403 and "statuses" not in body
+
+
+# Waits for the board's first render, then reports its layout and its chart's data.
+LAYOUT = """
+new Promise((resolve, reject) => {
+  const deadline = Date.now() + 20000;
+  (function check() {
+    const rows = document.querySelectorAll("#kpis tr").length;
+    const chart = typeof Chart === "undefined" ? undefined : Chart.getChart("chart");
+    if (rows && chart) {
+      const box = document.getElementById("clearance");
+      resolve({
+        viewport: window.innerWidth, page: document.documentElement.scrollWidth,
+        section: [box.scrollWidth, box.clientWidth],
+        labels: chart.data.labels,
+        datasets: chart.data.datasets.map((d) => [d.label, d.data]),
+      });
+    } else if (Date.now() > deadline) reject(new Error("the board did not render"));
+    else setTimeout(check, 100);
+  })();
+})
+"""
+
+
+async def test_the_clearance_table_fits_1366_pixels_beside_its_chart(
+    served: tuple[int, ReplayRun],
+) -> None:
+    port, _ = served
+    _, data = get(port, "/board/data", OPS)
+    seen = await evaluate(f"http://127.0.0.1:{port}/board#token={OPS}", LAYOUT, width=1366)
+    assert seen["viewport"] == 1366
+    assert seen["page"] <= seen["viewport"]  # no scrolling sideways ...
+    assert seen["section"][0] <= seen["section"][1]  # ... nor inside the clearance table
+    ports = list(dict.fromkeys(k["port"] for k in data["kpis"]))
+    assert seen["labels"] == ports
+    green = {k["port"]: k["mean_clearance_hours"] for k in data["kpis"] if k["channel"] == "GREEN"}
+    standard = {k["port"]: k["mean_clearance_hours"]
+                for k in data["kpis"] if k["channel"] == "STANDARD"}
+    assert green and standard  # both channels shown, per port, from the KPIs
+    assert dict(seen["datasets"])["green · mean h"] == [green.get(p) for p in ports]
+    assert dict(seen["datasets"])["standard · mean h"] == [standard.get(p) for p in ports]

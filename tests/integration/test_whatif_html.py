@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.integration.test_board import dump_dom
+from tests.integration.browser import dump_dom
 from tests.whatif.test_command import MONTH, whatif
 
 
