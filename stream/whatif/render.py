@@ -102,12 +102,13 @@ def to_terminal(report: dict[str, Any], console: Console) -> None:
         if not rows:
             console.print(f"\n[bold]{title}[/bold]: none", highlight=False)
             continue
-        table = Table(title=title, title_justify="left", caption=note, caption_justify="left")
+        table = Table(title=title, title_justify="left")
         for name in header:
             table.add_column(name, overflow="fold")
         for row in rows:
             table.add_row(*(_number(v) for v in row))
         console.print(table)
+        console.print(note, highlight=False, soft_wrap=True)
 
 
 def _html_table(header: list[str], rows: Iterable[Row]) -> str:
