@@ -9,11 +9,10 @@ import faust
 
 from stream import codec, faust_fixes, kafka, watchdog
 from stream.agents import firms, kpis, lag, lifecycle
-from stream.core.policy import Policy, load_policy, with_salt
 from stream.outbox import HeldTable
 from stream.pipeline import Pipeline
 from stream.published import ReadModelFeed
-from stream.settings import Settings
+from stream.settings import Settings, policy_of
 from stream.topics import Topology
 from stream.web.guard import FAUST_ROUTES_OFF
 
@@ -52,12 +51,6 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
-def policy_of(settings: Settings) -> Policy:
-    """The policy file's rules, with the secret sampling salt of the settings if set."""
-    salt = settings.sampling_salt
-    return with_salt(load_policy(settings.policy_file), salt.get_secret_value() if salt else None)
-
-
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """A fully wired pipeline: topics, tables and agents on a fresh Faust app."""
     settings = settings or Settings()
@@ -81,11 +74,13 @@ def _serve_web(pipeline: Pipeline) -> None:
     """The HTTP API, the status board and /metrics (Faust's sensors and ours)."""
     from faust.sensors.prometheus import setup_prometheus_sensors
 
+    from stream.readstore import ReadStore
     from stream.web import api, board, guard
     from stream.web.auth import TokenStore
 
     settings = pipeline.settings
-    feed = ReadModelFeed(settings.bootstrap_servers, pipeline.topology, pipeline.book)
+    pipeline.book = book = ReadStore(settings.data_dir / settings.app_id / "read-model")
+    feed = ReadModelFeed(settings.bootstrap_servers, pipeline.topology, book)
     pipeline.feed = feed
 
     @pipeline.app.task
@@ -95,7 +90,12 @@ def _serve_web(pipeline: Pipeline) -> None:
     guard.install(pipeline.app, settings.cors_origins)
     registry = pipeline.metrics.registry
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
-    pipeline.api = api.register(pipeline, TokenStore(settings.tokens_file))
-    board.register(pipeline.api)
-    pipeline.metrics.open_declarations.set_function(pipeline.book.open_count)
+    app = pipeline.app
+    pipeline.api = answers = api.Api(
+        book, TokenStore(settings.tokens_file), pipeline.policy,
+        ready=lambda: feed.ready.is_set() and not app.rebalancing,
+    )
+    api.add_routes(guard.router(app), answers)
+    board.add_routes(guard.router(app), answers)
+    pipeline.metrics.open_declarations.set_function(book.open_count)
     pipeline.metrics.unreadable_outputs.set_function(lambda: feed.malformed)

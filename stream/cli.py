@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -122,6 +123,20 @@ def worker() -> None:
         run_worker(_settings())
     except (BrokerUnavailable, PolicyError, TokensError, TopologyError) as exc:
         _fail(str(exc))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API and the status board from the pipeline's output topics, without
+    processing anything: run as many as the reading load needs."""
+    from stream.apiserver import serve
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    typer.echo(f"api: serving http://{settings.web_host}:{settings.web_port} "
+               f"(read model in {settings.data_dir / 'api' / settings.topic_prefix})", err=True)
+    asyncio.run(serve(settings))
 
 
 @app.command()

@@ -12,7 +12,6 @@ from stream import codec
 from stream.core.policy import Policy
 from stream.metrics import Metrics
 from stream.outbox import Outbox
-from stream.published import StatusBook
 from stream.settings import Settings
 from stream.topics import Topology
 
@@ -28,7 +27,7 @@ class Pipeline:
     handlers: dict[str, Any] = field(default_factory=dict)  # each agent's, by agent name
     # The read side, when the worker serves HTTP: the API's model of what was published
     # (the agents never read it), the feed that keeps it current, and the API itself.
-    book: StatusBook = field(default_factory=StatusBook)
+    book: Any = None  # a stream.readstore.ReadStore
     feed: Any = None
     api: Any = None
 

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stream.core.policy import Policy, load_policy, with_salt
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY = PACKAGE_DIR / "policy.toml"
 
@@ -105,3 +107,9 @@ class Settings(BaseSettings):
     @property
     def faust_broker(self) -> str:
         return ";".join(f"kafka://{s}" for s in self.bootstrap_servers.split(","))
+
+
+def policy_of(settings: Settings) -> Policy:
+    """The policy file's rules, with the deployment's secret sampling salt when it is set."""
+    salt = settings.sampling_salt
+    return with_salt(load_policy(settings.policy_file), salt.get_secret_value() if salt else None)

@@ -1,8 +1,18 @@
+"""The read model on disk: the highest sequence stands, buyers' indexes, counts, and a
+checkpoint stored with the state it covers."""
+
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from stream.published import StatusBook
+import orjson
+from aiokafka import TopicPartition
+
+from stream.published import ReadModelFeed
+from stream.readstore import ReadStore
+from stream.topics import Topology
 
 
 def update(declaration_id: str, sequence: int, status: str, buyer: str | None) -> dict[str, Any]:
@@ -10,29 +20,42 @@ def update(declaration_id: str, sequence: int, status: str, buyer: str | None) -
             "buyer_id": buyer}
 
 
-def test_the_highest_sequence_stands() -> None:
-    book = StatusBook()
+def ids(found: tuple[int, list[dict[str, Any]]]) -> tuple[int, list[str]]:
+    return found[0], [s["declaration_id"] for s in found[1]]
+
+
+def test_the_highest_sequence_stands(tmp_path: Path) -> None:
+    book = ReadStore(tmp_path)
     book.apply_status(update("1", 2, "RELEASED", "b1"))
     book.apply_status(update("1", 1, "ACCEPTED", "b1"))  # read late
-    assert book.statuses["1"]["status"] == "RELEASED"
-    assert book.open_count() == 1
+    book.commit({})
+    status = book.status("1")
+    assert status is not None and status["status"] == "RELEASED"
+    assert book.open_count() == 1 and book.total() == 1
     book.apply_status(update("1", 3, "DEPARTED", "b1"))
-    assert book.open_count() == 0
+    assert book.open_count() == 0 and book.status_counts() == {"DEPARTED": 1}
 
 
-def test_buyers_index_and_filters() -> None:
-    book = StatusBook()
+def test_buyers_index_filters_and_pages(tmp_path: Path) -> None:
+    book = ReadStore(tmp_path)
     book.apply_status(update("2", 1, "AWAITING_DECLARATION", None))
     book.apply_status(update("2", 2, "ACCEPTED", "b1"))
     book.apply_status(update("1", 1, "RELEASED", "b1"))
     book.apply_status(update("3", 1, "ACCEPTED", "b2"))
-    assert [s["declaration_id"] for s in book.declarations_of("b1")] == ["1", "2"]
-    assert [s["declaration_id"] for s in book.declarations_of("b1", "ACCEPTED")] == ["2"]
-    assert book.declarations_of("nobody") == []
+    book.apply_status(update("4", 1, "ACCEPTED", "b1"))
+    book.commit({})
+    assert ids(book.declarations_of("b1")) == (3, ["1", "2", "4"])
+    assert ids(book.declarations_of("b1", "ACCEPTED")) == (2, ["2", "4"])
+    assert ids(book.declarations_of("b1", skip=1, take=1)) == (3, ["2"])
+    assert ids(book.declarations_of("nobody")) == (0, [])
+    book.apply_status(update("4", 2, "RELEASED", "b1"))  # its status index moves with it
+    book.commit({})
+    assert ids(book.declarations_of("b1", "ACCEPTED")) == (1, ["2"])
+    assert ids(book.declarations_of("b1", "RELEASED")) == (2, ["1", "4"])
 
 
-def test_dead_letters_count_once_by_provenance_and_reset_forgets() -> None:
-    book = StatusBook()
+def test_dead_letters_count_once_by_provenance(tmp_path: Path) -> None:
+    book = ReadStore(tmp_path)
     letter = {"source_topic": "releases", "partition": 0, "offset": 5, "error_code": "INVALID_JSON"}
     book.apply_dead_letter(letter)
     book.apply_dead_letter(letter)
@@ -40,21 +63,36 @@ def test_dead_letters_count_once_by_provenance_and_reset_forgets() -> None:
     book.apply_kpi("CNNGB/GREEN", {"released": 1})
     book.apply_kpi("CNNGB/GREEN", None)
     assert book.kpis == {}
-    book.reset()
-    assert book.dead_letters == {} and book.statuses == {}
 
 
-def test_the_read_model_skips_and_counts_a_record_it_cannot_read() -> None:
-    from types import SimpleNamespace
+def test_a_reopened_store_has_what_was_committed_and_nothing_else(tmp_path: Path) -> None:
+    book = ReadStore(tmp_path)
+    book.apply_status(update("1", 1, "ACCEPTED", "b1"))
+    book.apply_dead_letter({"source_topic": "r", "partition": 0, "offset": 1,
+                            "error_code": "INVALID_JSON"})
+    book.apply_kpi("CNNGB/GREEN", {"released": 1})
+    book.commit({"customs.declaration-status:0": 7})
+    book.apply_status(update("2", 1, "ACCEPTED", "b1"))  # applied, never committed
+    book.close()
+    again = ReadStore(tmp_path)
+    assert again.checkpoint() == {"customs.declaration-status:0": 7}
+    assert again.status("2") is None and again.total() == 1
+    assert ids(again.declarations_of("b1")) == (1, ["1"])
+    assert again.dead_letters == {"INVALID_JSON": 1}
+    assert again.kpis == {"CNNGB/GREEN": {"released": 1}}
+    assert [u["declaration_id"] for u in again.recent] == ["1"]
 
-    import orjson
-    from aiokafka import TopicPartition
 
-    from stream.published import ReadModelFeed
-    from stream.topics import Topology
+def test_the_feed_resumes_from_the_stored_checkpoint(tmp_path: Path) -> None:
+    book = ReadStore(tmp_path)
+    book.commit({"customs.declaration-status:3": 42})
+    feed = ReadModelFeed("127.0.0.1:1", Topology("customs", 4, 1024), book)
+    assert feed.positions == {TopicPartition("customs.declaration-status", 3): 42}
 
+
+def test_the_read_model_skips_and_counts_a_record_it_cannot_read(tmp_path: Path) -> None:
     topology = Topology("customs", 4, 1024)
-    feed = ReadModelFeed("127.0.0.1:1", topology, StatusBook())
+    feed = ReadModelFeed("127.0.0.1:1", topology, ReadStore(tmp_path))
     tp = TopicPartition(topology.name("declaration-status"), 0)
 
     def record(offset: int, value: bytes) -> SimpleNamespace:
@@ -64,5 +102,6 @@ def test_the_read_model_skips_and_counts_a_record_it_cannot_read() -> None:
     feed._take(tp, record(1, orjson.dumps({"no": "declaration id"})))
     feed._take(tp, record(2, orjson.dumps(update("1", 1, "ACCEPTED", "b1"))))
     assert feed.malformed == 2
-    assert feed.book.statuses["1"]["status"] == "ACCEPTED"
+    status = feed.book.status("1")
+    assert status is not None and status["status"] == "ACCEPTED"
     assert feed.positions[tp] == 3  # a reconnect carries on from here

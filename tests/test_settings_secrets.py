@@ -6,9 +6,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from stream.app import policy_of
 from stream.core.policy import load_policy
-from stream.settings import DEFAULT_POLICY, Settings
+from stream.settings import DEFAULT_POLICY, Settings, policy_of
 from stream.worker import _worker_env
 
 SALT = "a-production-salt-nobody-knows"

@@ -8,14 +8,18 @@ are JSON: ``{"error": "...", "status": N}``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from faust import web
+import orjson
+from aiohttp import web
 
 from schemas.types import format_instant
 from stream.core.eligibility import firm_eligibility_at
-from stream.pipeline import Pipeline
+from stream.core.policy import Policy
+from stream.readstore import ReadStore
 from stream.web.auth import Principal, TokenStore
 
 DECLARATION_ID = re.compile(r"^\d{18}$")
@@ -28,11 +32,14 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-def error_response(view: web.View, exc: ApiError) -> web.Response:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    response = view.json({"error": exc.message, "status": exc.status}, status=exc.status)
-    if headers:
-        response.headers.update(headers)
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(exc: ApiError) -> web.Response:
+    response = json_response({"error": exc.message, "status": exc.status}, status=exc.status)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 
@@ -46,10 +53,14 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return int(raw)
 
 
+@dataclass
 class Api:
-    def __init__(self, pipeline: Pipeline, tokens: TokenStore) -> None:
-        self.pipeline, self.tokens = pipeline, tokens
-        self.book, self.feed = pipeline.book, pipeline.feed
+    """The answers, from the read model; the same in a worker and in an API process."""
+
+    book: ReadStore
+    tokens: TokenStore
+    policy: Policy
+    ready: Callable[[], bool]
 
     def principal(self, request: web.Request) -> Principal:
         tokens = self.tokens.current()
@@ -64,7 +75,7 @@ class Api:
         principal = self.principal(request)
         if not DECLARATION_ID.match(declaration_id):
             raise ApiError(400, "a declaration id is 18 digits")
-        status = self.book.statuses.get(declaration_id)
+        status = self.book.status(declaration_id)
         if status is None or not principal.may_see(status.get("buyer_id")):
             raise ApiError(404, f"no declaration {declaration_id}")
         return status
@@ -76,19 +87,19 @@ class Api:
         status = request.query.get("status")
         page = _int_param(request, "page", 1, 1, 1_000_000)
         size = _int_param(request, "page_size", 50, 1, MAX_PAGE_SIZE)
-        found = self.book.declarations_of(buyer_id, status.upper() if status else None)
-        items = found[(page - 1) * size: page * size]
-        more = page * size < len(found)
+        total, items = self.book.declarations_of(
+            buyer_id, status.upper() if status else None, (page - 1) * size, size)
+        more = page * size < total
         return {
             "buyer_id": buyer_id, "status": status, "page": page, "page_size": size,
-            "total": len(found), "next_page": page + 1 if more else None, "items": items,
+            "total": total, "next_page": page + 1 if more else None, "items": items,
         }
 
     def firm_eligibility(self, request: web.Request, firm_id: str) -> dict[str, Any]:
         principal = self.principal(request)
         if principal.role != "ops":
             raise ApiError(403, "firm eligibility needs an ops token")
-        history = self.book.firms.get(firm_id)
+        history = self.book.firm(firm_id)
         if history is None:
             raise ApiError(404, f"no facts are known of firm {firm_id}")
         at = request.query.get("at")
@@ -98,12 +109,12 @@ class Api:
             raise ApiError(400, "at must be an RFC 3339 time with an offset") from exc
         if t.tzinfo is None:
             raise ApiError(400, "at must carry an offset (e.g. 2026-05-09T09:00:00+08:00)")
-        e = firm_eligibility_at(firm_id, history, t.astimezone(UTC), self.pipeline.policy)
+        e = firm_eligibility_at(firm_id, history, t.astimezone(UTC), self.policy)
         return {
             "firm_id": firm_id, "as_of": format_instant(e.as_of), "channel": e.channel.value,
             "reasons": list(e.reasons), "enrolled": e.enrolled, "certificates": e.certificates,
             "returns_in_lookback": e.returns_in_lookback,
-            "policy_version": self.pipeline.policy.version,
+            "policy_version": self.policy.version,
             "note": "the firm's own standing; a declaration's port and goods may add "
                     "PORT_OUT_OF_SCOPE or GOODS_OUT_OF_SCOPE",
         }
@@ -113,34 +124,30 @@ class Api:
         ordered = sorted(self.book.kpis.values(), key=lambda k: (k["port"], k["channel"]))
         return {"kpis": ordered}
 
-    def ready(self) -> bool:
-        return self.feed.ready.is_set() and not self.pipeline.app.rebalancing
 
 
-def register(pipeline: Pipeline, tokens: TokenStore) -> Api:
-    api = Api(pipeline, tokens)
-    app = pipeline.app
+def guarded(produce: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+    """A handler answering ``produce``'s JSON, or its ApiError as a JSON error."""
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            return json_response(produce(request, **request.match_info))
+        except ApiError as exc:
+            return error_response(exc)
+    return handler
 
-    def guarded(produce: Any) -> Any:
-        async def view(self: web.View, request: web.Request, **params: str) -> web.Response:
-            try:
-                return self.json(produce(request, **params))
-            except ApiError as exc:
-                return error_response(self, exc)
-        return view
 
-    app.page("/declarations/{declaration_id}")(guarded(api.declaration))
-    app.page("/buyers/{buyer_id}/declarations")(guarded(api.buyer_declarations))
-    app.page("/firms/{firm_id}/eligibility")(guarded(api.firm_eligibility))
-    app.page("/kpis")(guarded(api.kpis))
+def add_routes(router: web.UrlDispatcher, api: Api) -> None:
+    router.add_get("/declarations/{declaration_id}", guarded(api.declaration))
+    router.add_get("/buyers/{buyer_id}/declarations", guarded(api.buyer_declarations))
+    router.add_get("/firms/{firm_id}/eligibility", guarded(api.firm_eligibility))
+    router.add_get("/kpis", guarded(api.kpis))
 
-    @app.page("/health")
-    async def health(self: web.View, request: web.Request) -> web.Response:
-        return self.json({"status": "ok"})
+    async def health(request: web.Request) -> web.Response:
+        return json_response({"status": "ok"})
 
-    @app.page("/ready")
-    async def ready(self: web.View, request: web.Request) -> web.Response:
+    async def ready(request: web.Request) -> web.Response:
         is_ready = api.ready()
-        return self.json({"ready": is_ready}, status=200 if is_ready else 503)
+        return json_response({"ready": is_ready}, status=200 if is_ready else 503)
 
-    return api
+    router.add_get("/health", health)
+    router.add_get("/ready", ready)

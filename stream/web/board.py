@@ -5,9 +5,9 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from faust import web
+from aiohttp import web
 
-from stream.web.api import Api, ApiError, error_response
+from stream.web.api import Api, ApiError, guarded
 
 
 def board_data(api: Api, request: web.Request) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def board_data(api: Api, request: web.Request) -> dict[str, Any]:
     book = api.book
     ordered = sorted(book.kpis.values(), key=lambda k: (k["port"], k["channel"]))
     return {
-        "total": len(book.statuses),
+        "total": book.total(),
         "open": book.open_count(),
         "statuses": dict(sorted(book.status_counts().items())),
         "kpis": ordered,
@@ -26,24 +26,18 @@ def board_data(api: Api, request: web.Request) -> dict[str, Any]:
     }
 
 
-def register(api: Api) -> None:
-    app = api.pipeline.app
+def add_routes(router: web.UrlDispatcher, api: Api) -> None:
     static = resources.files("stream.web") / "static"
     page = (static / "board.html").read_text()
     chart = (static / "chart.umd.min.js").read_text()  # Chart.js, served from here: no CDN
 
-    @app.page("/board")
-    async def board(self: web.View, request: web.Request) -> web.Response:
-        return self.html(page)
+    async def board(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
 
-    @app.page("/board/chart.js")
-    async def chart_js(self: web.View, request: web.Request) -> web.Response:
-        return self.text(chart, content_type="text/javascript",
-                         headers={"Cache-Control": "max-age=86400"})
+    async def chart_js(request: web.Request) -> web.Response:
+        return web.Response(text=chart, content_type="text/javascript",
+                            headers={"Cache-Control": "max-age=86400"})
 
-    @app.page("/board/data")
-    async def data(self: web.View, request: web.Request) -> web.Response:
-        try:
-            return self.json(board_data(api, request))
-        except ApiError as exc:
-            return error_response(self, exc)
+    router.add_get("/board", board)
+    router.add_get("/board/chart.js", chart_js)
+    router.add_get("/board/data", guarded(lambda request: board_data(api, request)))

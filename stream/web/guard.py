@@ -96,6 +96,12 @@ def install(app: Any, origins: Iterable[str]) -> None:
     app.web.web_app.middlewares.extend([cors(origins), json_errors()])
 
 
+def router(app: Any) -> aioweb.UrlDispatcher:
+    """The router of the Faust app's web server (aiohttp's), to add the API's routes."""
+    found: aioweb.UrlDispatcher = app.web.web_app.router
+    return found
+
+
 def registered_routes(app: Any) -> set[str]:
     """The paths the web server serves (after it was set up)."""
     return {

@@ -14,8 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from stream.core.policy import Policy, load_policy, with_salt
-from stream.settings import Settings
+from stream.core.policy import Policy
+from stream.settings import Settings, policy_of
 from stream.topics import Topology
 from stream.whatif.run import WhatIf, Window
 
@@ -52,9 +52,10 @@ def instant(text: str | None, option: str) -> datetime | None:
 def policies(request: Request, settings: Settings) -> tuple[Policy, Policy]:
     """Both policies, with the deployment's secret sampling salt when it is set, so that
     sampled inspections are drawn as the pipeline draws them."""
-    salt = settings.sampling_salt.get_secret_value() if settings.sampling_salt else None
-    baseline = load_policy(request.baseline or settings.policy_file)
-    return with_salt(baseline, salt), with_salt(load_policy(request.proposed), salt)
+    proposed = settings.model_copy(update={"policy_file": request.proposed})
+    baseline = settings if request.baseline is None else settings.model_copy(
+        update={"policy_file": request.baseline})
+    return policy_of(baseline), policy_of(proposed)
 
 
 @contextmanager

@@ -1,0 +1,64 @@
+"""``customs-stream api``: the HTTP API and the board without a pipeline worker, scaled by
+running more of them. Each replica follows the output topics into its own read model on
+disk (``CUSTOMS_STREAM_DATA_DIR``/api/<topic prefix>), resumes from the offsets it holds,
+and answers any request for any declaration or buyer, with the same routes, tokens and
+errors as a worker's port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from stream.metrics import Metrics
+from stream.published import ReadModelFeed
+from stream.readstore import ReadStore
+from stream.settings import Settings, policy_of
+from stream.topics import Topology
+from stream.web import api, board, guard
+from stream.web.auth import TokenStore
+
+
+def application(settings: Settings, book: ReadStore, feed: ReadModelFeed) -> web.Application:
+    # CORS outermost, so that error answers carry its headers too.
+    app = web.Application(middlewares=[guard.cors(settings.cors_origins), guard.json_errors()])
+    answers = api.Api(book, TokenStore(settings.tokens_file), policy_of(settings),
+                      ready=feed.ready.is_set)
+    api.add_routes(app.router, answers)
+    board.add_routes(app.router, answers)
+    metrics = Metrics()
+    metrics.open_declarations.set_function(book.open_count)
+    metrics.unreadable_outputs.set_function(lambda: feed.malformed)
+
+    async def exposition(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/metrics", exposition)
+    return app
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGINT or SIGTERM (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    book = ReadStore(settings.data_dir / "api" / settings.topic_prefix)
+    feed = ReadModelFeed(settings.bootstrap_servers, Topology.from_settings(settings), book)
+    runner = web.AppRunner(application(settings, book, feed), access_log=None)
+    await runner.setup()
+    following = asyncio.create_task(feed.run())
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        await stop.wait()
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+        await runner.cleanup()
+        book.close()
