@@ -35,9 +35,24 @@ def test_dashboard_queries_only_metrics_that_exist() -> None:
             "customs_clearance_hours", "customs_departures"} <= covered
 
 
-def test_prometheus_scrapes_the_worker() -> None:
-    config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
-    assert "metrics_path: /metrics" in config and "worker:6066" in config
+def test_prometheus_scrapes_every_worker_and_api_replica() -> None:
+    import yaml
+
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    found = {sd["names"][0]: sd["port"] for job in config["scrape_configs"]
+             for sd in job.get("dns_sd_configs", [])}
+    assert found == {"worker": 6066, "api": 6066}
+
+
+def test_compose_scales_workers_and_api_replicas() -> None:
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())
+    worker, api = compose["services"]["worker"], compose["services"]["api"]
+    # No fixed host port and no shared volume: `--scale worker=3` starts three.
+    assert "ports" not in worker and worker["volumes"] == ["/data"]
+    assert api["command"] == ["customs-stream", "api"] and api["volumes"] == ["/data"]
+    assert api["ports"] == ["6066-6069:6066"]
 
 
 def test_compose_runs_nothing_open_and_keeps_the_worker_up() -> None:
@@ -54,3 +69,14 @@ def test_compose_runs_nothing_open_and_keeps_the_worker_up() -> None:
     dockerfile = (root / "Dockerfile").read_text().splitlines()
     users = [line for line in dockerfile if line.startswith("USER ")]
     assert users and users[-1] != "USER root"
+
+
+def test_consumer_lag_is_never_summed_over_workers() -> None:
+    """Every worker reports the whole group's lag: a sum would grow with the workers."""
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "customs-stream.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    queries += re.findall(r"expr: (.+)", (DEPLOY / "prometheus" / "rules.yml").read_text())
+    lag = [q for q in queries if "customs_consumer_lag" in q]
+    assert lag
+    for query in lag:
+        assert re.search(r"max by \(topic\) \(customs_consumer_lag\)", query), query
