@@ -11,8 +11,6 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-import faust
-
 from stream.settings import Settings
 
 _configured: Settings | None = None
@@ -55,6 +53,8 @@ def client_options(settings: Settings | None = None) -> dict[str, Any]:
 
 def faust_credentials(settings: Settings) -> Any:
     """The same security for Faust's own clients (None: plaintext)."""
+    import faust  # here: the API process and the tools have no Faust app
+
     options = client_options(settings)
     if not options:
         return None

@@ -116,7 +116,10 @@ class ReadModelFeed:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, **client_options(),
             auto_offset_reset="earliest",  # a checkpoint past a topic made anew
-            max_partition_fetch_bytes=32 * 1024 * 1024,
+            # Fetched records wait in memory: enough for the largest record (a dead letter
+            # carries a whole rejected input back), not more.
+            max_partition_fetch_bytes=4 * self.topology.max_message_bytes,
+            fetch_max_bytes=16 * 1024 * 1024,
         )
         await consumer.start()
         try:

@@ -29,12 +29,17 @@ def test_there_are_scenarios() -> None:
     assert len(SCENARIOS) >= 7
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_scenario_agrees_through_replay(scenario: Path, kafka: str) -> None:
+# Two workers share the partitions (scenario 07 runs with two in the fault test).
+RUNS = [(p, 1) for p in SCENARIOS] + [(p, 2) for p in SCENARIOS if p.name < "07"]
+
+
+@pytest.mark.parametrize(("scenario", "workers"), RUNS,
+                         ids=[f"{p.name}-{n}-worker{'s' * (n > 1)}" for p, n in RUNS])
+def test_scenario_agrees_through_replay(scenario: Path, workers: int, kafka: str) -> None:
     env = {**os.environ, "CUSTOMS_STREAM_BROKER": kafka}
     result = subprocess.run(
         [sys.executable, "-m", "stream", "replay", str(scenario / "events.jsonl"),
-         "--keep-topics"],
+         "--keep-topics", "--workers", str(workers)],
         env=env, capture_output=True, text=True, timeout=240,  # within pytest's 300 s
     )
     assert result.returncode == 0, result.stderr[-3000:]
