@@ -3,18 +3,20 @@ nothing written there, give the same report as the events file they were publish
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream.admin import connect_admin, ensure_topics
 from stream.replay import _publish, delete_topics, isolated
 from stream.scenario import Message, read_scenario
 from stream.settings import Settings
 from stream.topics import Topology
+from stream.whatif.sources import INPUTS
 from tests.integration.test_commands import command_env, run_command
 from tests.whatif.test_command import MONTH, whatif
 
@@ -27,7 +29,7 @@ async def recorded(settings: Settings) -> AsyncIterator[Settings]:
     mine = isolated(settings)
     topology = Topology.from_settings(mine)
     await ensure_topics(mine.bootstrap_servers, topology)
-    producer = AIOKafkaProducer(bootstrap_servers=mine.bootstrap_servers)
+    producer = AIOKafkaProducer(bootstrap_servers=mine.bootstrap_servers, acks="all")
     await producer.start()
     try:
         sent = [await _publish(producer, topology, m) for m in read_scenario(MONTH)
@@ -36,8 +38,26 @@ async def recorded(settings: Settings) -> AsyncIterator[Settings]:
         assert all(f.done() and f.exception() is None for f in sent)
     finally:
         await producer.stop()
+    # What whatif reads is what the end offsets show at its start: wait until they show
+    # every message (on a fresh broker they may trail the producer's acknowledgements).
+    deadline = asyncio.get_running_loop().time() + 30
+    while (shown := await visible(mine, topology)) < len(sent):
+        assert asyncio.get_running_loop().time() < deadline, f"{shown} of {len(sent)} shown"
+        await asyncio.sleep(0.2)
     yield mine
     await delete_topics(mine)
+
+
+async def visible(settings: Settings, topology: Topology) -> int:
+    """Messages on the input topics, by their end offsets."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topology.name(topic), p) for topic in INPUTS
+                      for p in range(topology.partitions)]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
 
 
 async def groups(bootstrap: str) -> list[str]:
