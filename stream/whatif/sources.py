@@ -54,14 +54,17 @@ async def read_topics(
         await admin.close()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        # From the start, whatever happens first: aiokafka's default ("latest") could
+        # place a partition at its end before the seek below took effect.
+        auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024, **client_options(),
     )
     await consumer.start()
     try:
         consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
         await _read_until(consumer, bare, starts, ends, feed, progress)
     finally:
         await consumer.stop()
@@ -74,6 +77,7 @@ async def _read_until(
 ) -> None:
     total, done = sum(ends[tp] - starts[tp] for tp in ends), 0
     pending = {tp for tp in ends if ends[tp] > starts[tp]}
+    reached = dict(starts)  # per partition, the offset after the last record read
     progress(0, total)
     while pending:
         batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
@@ -82,8 +86,14 @@ async def _read_until(
                 if message.offset < ends[tp]:
                     feed(bare[tp.topic], message.key, message.value)
                     done += 1
-        for tp in list(pending):  # markers and compaction leave gaps: ask the position
-            if await consumer.position(tp) >= ends[tp]:
+            if messages:
+                reached[tp] = messages[-1].offset + 1
+        for tp in list(pending):
+            # Markers and retention leave offsets without records: once a poll brings
+            # nothing, the consumer's position says whether the end was passed.
+            if reached[tp] >= ends[tp] or (
+                not batch and await consumer.position(tp) >= ends[tp]
+            ):
                 pending.discard(tp)
         progress(min(done, total), total)
     progress(total, total)
