@@ -19,20 +19,16 @@ from stream.published import ReadModelFeed
 from stream.readstore import ReadStore
 from stream.settings import Settings, policy_of
 from stream.topics import Topology
-from stream.web import api, board, guard
+from stream.web import guard
 from stream.web.auth import TokenStore
+from stream.web.mount import mount
 
 
 def application(settings: Settings, book: ReadStore, feed: ReadModelFeed) -> web.Application:
-    # CORS outermost, so that error answers carry its headers too.
-    app = web.Application(middlewares=[guard.cors(settings.cors_origins), guard.json_errors()])
-    answers = api.Api(book, TokenStore(settings.tokens_file), policy_of(settings),
-                      ready=feed.ready.is_set)
-    api.add_routes(app.router, answers)
-    board.add_routes(app.router, answers)
+    app = web.Application(middlewares=guard.middlewares(settings.cors_origins))
     metrics = Metrics()
-    metrics.open_declarations.set_function(book.open_count)
-    metrics.unreadable_outputs.set_function(lambda: feed.malformed)
+    mount(app.router, book, feed, TokenStore(settings.tokens_file), policy_of(settings),
+          ready=feed.ready.is_set, metrics=metrics)
 
     async def exposition(request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(metrics.registry),

@@ -75,8 +75,9 @@ def _serve_web(pipeline: Pipeline) -> None:
     from faust.sensors.prometheus import setup_prometheus_sensors
 
     from stream.readstore import ReadStore
-    from stream.web import api, board, guard
+    from stream.web import guard
     from stream.web.auth import TokenStore
+    from stream.web.mount import mount
 
     settings = pipeline.settings
     pipeline.book = book = ReadStore(settings.data_dir / settings.app_id / "read-model")
@@ -91,11 +92,7 @@ def _serve_web(pipeline: Pipeline) -> None:
     registry = pipeline.metrics.registry
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
     app = pipeline.app
-    pipeline.api = answers = api.Api(
-        book, TokenStore(settings.tokens_file), pipeline.policy,
-        ready=lambda: feed.ready.is_set() and not app.rebalancing,
+    pipeline.api = mount(
+        guard.router(app), book, feed, TokenStore(settings.tokens_file), pipeline.policy,
+        ready=lambda: feed.ready.is_set() and not app.rebalancing, metrics=pipeline.metrics,
     )
-    api.add_routes(guard.router(app), answers)
-    board.add_routes(guard.router(app), answers)
-    pipeline.metrics.open_declarations.set_function(book.open_count)
-    pipeline.metrics.unreadable_outputs.set_function(lambda: feed.malformed)

@@ -270,7 +270,6 @@ class TwoAgents(FetchLoop):
         self.got.append((message.topic, message.offset))
 
 
-
 async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
     from stream.faust_fixes import _deliver_batch, _state
 

@@ -90,10 +90,14 @@ def cors(origins: Iterable[str]) -> Any:
     return middleware
 
 
+def middlewares(origins: Iterable[str]) -> list[Any]:
+    # CORS outermost, so that error answers carry its headers too.
+    return [cors(origins), json_errors()]
+
+
 def install(app: Any, origins: Iterable[str]) -> None:
     drop_faust_routes(app)
-    # CORS outermost, so that error answers carry its headers too.
-    app.web.web_app.middlewares.extend([cors(origins), json_errors()])
+    app.web.web_app.middlewares.extend(middlewares(origins))
 
 
 def router(app: Any) -> aioweb.UrlDispatcher:

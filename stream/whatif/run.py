@@ -16,6 +16,7 @@ import orjson
 
 from schemas.events import FirmEvent, LifecycleEvent, ReturnDeclared, parse_event
 from stream.core.eligibility import FirmHistory
+from stream.core.ledger import Seen
 from stream.core.policy import Policy
 from stream.ingest import Decoded, decode
 from stream.whatif.compare import Outcome, outcome_of
@@ -42,7 +43,9 @@ class WhatIf:
         self._folder = tempfile.TemporaryDirectory(prefix="customs-whatif-")
         self.spool = Spool(Path(self._folder.name))
         self.histories: dict[str, FirmHistory] = {}
-        self._firm_digests: dict[tuple[str, str], str] = {}  # the firms agent's ledger
+        # The firms agent's ledger, without its record of every message handled (a what-if
+        # run reads each message once, so there is no redelivery to tell apart).
+        self._firm_digests: dict[tuple[str, str], str] = {}
         self.messages = 0
         self.unreadable: Counter[str] = Counter()  # what the pipeline would dead-letter
         self.repeats: Counter[str] = Counter()  # duplicates and conflicts, ignored
@@ -60,17 +63,17 @@ class WhatIf:
             return
         space = RETURN if isinstance(event, ReturnDeclared) else LIFECYCLE
         seen = self.spool.add(event.key, space, event.event_id, result.digest, value or b"")
-        if seen != "new":
-            self.repeats[seen] += 1
+        if seen is not Seen.NEW:
+            self.repeats[seen.value] += 1
         elif isinstance(event, ReturnDeclared):  # a new return is also a fact of its firm
             self.histories.setdefault(event.firm_id, FirmHistory()).add(event)
 
     def _firm_fact(self, event: FirmEvent, digest: str) -> None:
         known = self._firm_digests.setdefault((event.firm_id, event.event_id), digest)
         if known != digest:
-            self.repeats["conflict"] += 1
+            self.repeats[Seen.CONFLICT.value] += 1
         elif not self.histories.setdefault(event.firm_id, FirmHistory()).add(event):
-            self.repeats["duplicate"] += 1
+            self.repeats[Seen.DUPLICATE.value] += 1
 
     def outcomes(self, progress: Progress = lambda done, total: None) -> Iterator[Outcome]:
         """Every declaration with a filing in the window, under both policies."""

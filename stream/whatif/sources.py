@@ -11,12 +11,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream.admin import connect_admin, topic_partitions
 from stream.kafka import client_options
-from stream.scenario import Message, iter_scenario
-from stream.topics import SPECS, Role, Topology
+from stream.scenario import INPUT_TOPICS, Message, iter_scenario
+from stream.topics import Topology
 
 Feed = Callable[[str, bytes | None, bytes | None], None]  # bare topic, key, value
 Progress = Callable[[int, int], None]  # done, total (in the source's own unit)
-INPUTS = tuple(spec.name for spec in SPECS if spec.role is Role.INPUT)
 
 
 class SourceError(RuntimeError):
@@ -43,7 +42,7 @@ async def read_topics(
 ) -> None:
     """Every retained message of the input topics up to their end offsets at the start;
     progress in messages."""
-    bare = {topology.name(name): name for name in INPUTS}
+    bare = {topology.name(name): name for name in INPUT_TOPICS}
     admin = await connect_admin(bootstrap)
     try:
         partitions = await topic_partitions(admin, bare)

@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from stream.core.ledger import Seen
+
 LIFECYCLE, RETURN = "e", "r"  # the two key spaces of a declaration's events
 CACHE_KIB = 32 * 1024  # SQLite's page cache: the spool's whole share of memory
 
@@ -35,20 +37,20 @@ class Spool:
         """)
 
     def add(self, declaration_id: str, space: str, event_id: str, digest: str,
-            body: bytes) -> str:
-        """Keep an event; "new", "duplicate" (the same content again) or "conflict"
-        (another content under a known id, which is not kept)."""
+            body: bytes) -> Seen:
+        """Keep an event: NEW; DUPLICATE (the same content again) or CONFLICT (another
+        content under a known id, which is not kept)."""
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
             (declaration_id, space, event_id, digest, body),
         )
         if cursor.rowcount == 1:
-            return "new"
+            return Seen.NEW
         (known,) = self._db.execute(
             "SELECT digest FROM events WHERE declaration_id = ? AND space = ? AND event_id = ?",
             (declaration_id, space, event_id),
         ).fetchone()
-        return "duplicate" if known == digest else "conflict"
+        return Seen.DUPLICATE if known == digest else Seen.CONFLICT
 
     def count(self) -> int:
         """How many declarations have events here."""

@@ -13,10 +13,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream.admin import connect_admin, ensure_topics
 from stream.replay import _publish, delete_topics, isolated
-from stream.scenario import Message, read_scenario
+from stream.scenario import INPUT_TOPICS, Message, read_scenario
 from stream.settings import Settings
 from stream.topics import Topology
-from stream.whatif.sources import INPUTS
 from tests.integration.test_commands import command_env, run_command
 from tests.whatif.test_command import MONTH, whatif
 
@@ -53,7 +52,7 @@ async def visible(settings: Settings, topology: Topology) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topology.name(topic), p) for topic in INPUTS
+        partitions = [TopicPartition(topology.name(topic), p) for topic in INPUT_TOPICS
                       for p in range(topology.partitions)]
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
