@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import faust
 
-from stream import codec, faust_fixes, kafka, watchdog
+from stream import codec, faust_fixes, kafka, tablestore, watchdog
 from stream.agents import firms, kpis, lag, lifecycle
 from stream.outbox import HeldTable
 from stream.pipeline import Pipeline
@@ -57,6 +57,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     kafka.configure(settings)
     codec.register()
     faust_fixes.apply()
+    tablestore.register()
     topology = Topology.from_settings(settings)
     app = _faust_app(settings)
     pipeline = Pipeline(settings, policy_of(settings), topology, app)
