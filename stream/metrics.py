@@ -100,6 +100,11 @@ class Metrics:
             "Declarations whose view or decision changed because a firm fact arrived late",
             registry=r,
         )
+        self.declarations_removed = Counter(
+            "customs_declarations_removed",
+            "Closed declarations removed from state once past the policy's retention",
+            registry=r,
+        )
         self.departures = Counter(
             "customs_departures", "Departures with a schedule, by port and punctuality",
             ["port", "on_schedule"], registry=r,

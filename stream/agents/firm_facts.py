@@ -16,9 +16,12 @@ from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared
 from schemas.types import format_instant
+from stream.agents.recent import Recent
 from stream.core.eligibility import FirmHistory, Window, fact_key, in_spans
 from stream.outbox import Outbox
 from stream.pipeline import Pipeline
+
+FIRM_CACHE_SIZE = 20_000  # decoded firm histories kept in memory, least recent out
 
 
 class PartitionFirms:
@@ -29,7 +32,8 @@ class PartitionFirms:
     def __init__(self, pipeline: Pipeline, outbox: Outbox) -> None:
         self.histories = pipeline.table("firm-history", outbox)
         self.index = pipeline.table("firm-declarations", outbox)
-        self._cache: dict[str, tuple[dict[str, Any] | None, FirmHistory | None]] = {}
+        self._cache: Recent[tuple[dict[str, Any] | None, FirmHistory | None]] = Recent(
+            FIRM_CACHE_SIZE)
         pipeline.app.on_partitions_revoked.connect(self._forget)
         pipeline.app.on_partitions_assigned.connect(self._forget)
 
@@ -41,12 +45,13 @@ class PartitionFirms:
         if cached is None:
             raw = self.histories.get(key)
             history = FirmHistory.from_json(raw["facts"]) if raw is not None else None
-            cached = self._cache[key] = (raw, history)
+            cached = (raw, history)
+            self._cache.put(key, cached)
         return cached
 
     def _store(self, key: str, raw: dict[str, Any], history: FirmHistory | None) -> None:
         self.histories[key] = raw
-        self._cache[key] = (raw, history)
+        self._cache.put(key, (raw, history))
 
     def history(self, partition: int, firm_id: str) -> FirmHistory | None:
         return self._stored(f"{partition}:{firm_id}")[1]
@@ -89,6 +94,29 @@ class PartitionFirms:
         raw = stored or {"facts": [], "months": []}
         if month not in raw["months"]:
             self._store(key, {**raw, "months": sorted([*raw["months"], month])}, history)
+
+    def forget_filings(
+        self, partition: int, firm_id: str, declaration_id: str, times: list[datetime]
+    ) -> None:
+        """Take a declaration off its firm's list, in the months of the as-of times it
+        may be listed with; a month left empty is dropped."""
+        emptied = []
+        for month in sorted({_month(t) for t in times}):
+            bucket_key = f"{partition}:{firm_id}:{month}"
+            bucket = self.index.get(bucket_key) or []
+            kept = [e for e in bucket if (e if isinstance(e, str) else e[0]) != declaration_id]
+            if len(kept) == len(bucket):
+                continue
+            if kept:
+                self.index[bucket_key] = kept
+            else:
+                del self.index[bucket_key]
+                emptied.append(month)
+        key = f"{partition}:{firm_id}"
+        stored, history = self._stored(key)
+        if emptied and stored is not None:
+            months = [m for m in stored.get("months", []) if m not in emptied]
+            self._store(key, {**stored, "months": months}, history)
 
     def declarations_of(self, partition: int, firm_id: str, spans: list[Window]) -> list[str]:
         """The firm's declarations in this partition listed with a time in one of the

@@ -26,7 +26,8 @@ class Firms:
         event = result.event
         ledger = Ledger.from_json(self.ledgers.get(event.key))
         seen = ledger.check(event.event_id, result.digest, where.ref)
-        self.ledgers[event.key] = ledger.to_json()  # every handled message, repeats too
+        if seen is Seen.NEW:  # a repeat changes nothing, and is not written
+            self.ledgers[event.key] = ledger.to_json()
         if seen is Seen.REDELIVERED:  # read again after a restart: say again what it was
             seen = ledger.outcome_of(where.ref)
         if seen is Seen.DUPLICATE:

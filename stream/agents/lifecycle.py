@@ -5,7 +5,7 @@ forwards, and the copy of every firm fact sent to this partition."""
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from schemas.events import (
@@ -18,6 +18,8 @@ from schemas.events import (
 from schemas.types import format_instant
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
+from stream.agents.recent import Recent
+from stream.agents.retention import Retention
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
 from stream.core.eligibility import (
@@ -29,6 +31,7 @@ from stream.core.eligibility import (
 )
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
+from stream.core.retention import expired
 from stream.ingest import Provenance
 from stream.pipeline import Pipeline
 from stream.published import EVENTS_HEADER, encode_events
@@ -37,7 +40,10 @@ from stream.topics import LIFECYCLE_INPUTS
 
 FIRM_FACTS, REKEYED = "firm-facts", "lifecycle-rekeyed"
 CAUSED_BY = "x-caused-by"  # topic:partition:offset of the input behind an output
-STATE_CACHE_SIZE = 50_000  # decoded declaration states kept in memory, least recent out
+# Decoded declaration states kept in memory, least recent out: a decoded state takes
+# about 16 KB, and a declaration's events come close together (on the benchmark's
+# traffic, 5,000 states reuse 72.3% of loads, the most any size can: 72.4%).
+STATE_CACHE_SIZE = 5_000
 YIELD_EVERY = 20  # declarations looked at between two turns of the event loop (~70 ms)
 
 
@@ -48,7 +54,8 @@ class Lifecycle:
         self.metrics = pipeline.metrics
         self.declarations = pipeline.table("declaration-state", self.outlet.outbox)
         self.firms = PartitionFirms(pipeline, self.outlet.outbox)
-        self._states: OrderedDict[str, DeclarationState] = OrderedDict()  # least recent first
+        self._states: Recent[DeclarationState] = Recent(STATE_CACHE_SIZE)
+        self.retention = Retention(pipeline, self.outlet.outbox, self.remove_if_expired)
         pipeline.app.on_partitions_revoked.connect(self._forget)
         pipeline.app.on_partitions_assigned.connect(self._forget)
 
@@ -111,7 +118,7 @@ class Lifecycle:
         at every rebalance (a partition's table may then be restored from its changelog).
         The kept state is taken out while it is worked on, so a failure half-way cannot
         leave a half-changed state behind."""
-        state = self._states.pop(declaration_id, None)
+        state = self._states.pop(declaration_id)
         if state is not None:
             return state
         raw = self.declarations.get(declaration_id)
@@ -123,9 +130,24 @@ class Lifecycle:
 
     def keep(self, state: DeclarationState) -> None:
         """Keep a state (stored, or unchanged since it was loaded) for its next use."""
-        self._states[state.declaration_id] = state
-        if len(self._states) > STATE_CACHE_SIZE:
-            self._states.popitem(last=False)
+        self._states.put(state.declaration_id, state)
+
+    def remove_if_expired(self, partition: int, declaration_id: str, before: datetime) -> None:
+        """Remove a declaration closed before ``before`` from state, and from its firm's
+        list (a declaration that changed since it was listed is left as it is)."""
+        state = self.load(declaration_id)  # taken out of what is kept, either way
+        if not expired(state, before):
+            return
+        del self.declarations[declaration_id]
+        filings = [e for e in state.events.values() if isinstance(e, DeclarationFiled)]
+        firms = {e.firm_id for e in filings}
+        if state.indexed_firm is not None:
+            firms.add(state.indexed_firm)
+        times = [e.occurred_at for e in state.events.values()
+                 if isinstance(e, DeclarationFiled | DeclarationAmended)]
+        for firm_id in sorted(firms):
+            self.firms.forget_filings(partition, firm_id, declaration_id, times)
+        self.metrics.declarations_removed.inc()
 
     async def _forget(self, *_: Any, **__: Any) -> None:
         self._states.clear()
@@ -142,18 +164,21 @@ class Lifecycle:
         previous = state.published_view or {}
         firms = self.firm_lookup(message.partition)
         step = state.apply(event, result.digest, where.ref, firms, self.pipeline.policy)
-        # Saved even for a repeat: the ledger notes every message handled, so that one
-        # read again after a rebalance or restart is known for what it is.
-        if isinstance(event, DeclarationFiled | DeclarationAmended):
-            # Only a filing or an amendment changes the firm or the as-of time.
-            self.index_filing(message.partition, state)
-        self.save(state)
+        if step.seen in (Seen.DUPLICATE, Seen.CONFLICT):
+            self.keep(state)  # a repeat changes nothing, and is not written
+        else:
+            if isinstance(event, DeclarationFiled | DeclarationAmended):
+                # Only a filing or an amendment changes the firm or the as-of time.
+                self.index_filing(message.partition, state)
+            self.retention.note(message.partition, state)
+            self.save(state)
         if step.seen is Seen.NEW:
             lag = (now() - event.occurred_at).total_seconds()
             self.metrics.event_time_lag.labels(where.topic).observe(max(lag, 0.0))
         if step.status is not None:
             self.count_changes(previous, step.status[0])
         await self.publish(state, step, where, message.value, event.event_id)
+        await self.retention.advance(message.partition, event.occurred_at)
 
     def count_changes(self, previous: dict[str, Any], view: DeclarationView) -> None:
         before = previous.get("status")

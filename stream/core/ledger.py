@@ -16,7 +16,11 @@ class Seen(StrEnum):
 @dataclass
 class Ledger:
     """Event ids seen in one key space, with the digest of the version that stands, and
-    every message (by provenance) already handled, with its outcome."""
+    the messages (by provenance) that brought a new event.
+
+    A repeat is not noted: it changes nothing, so read again after a restart it is found
+    a repeat again (the digest that stands never changes), with the same outcome. The
+    ledger grows with the events of the key, never with its repeats."""
 
     digests: dict[str, str] = field(default_factory=dict)
     handled: dict[str, str] = field(default_factory=dict)
@@ -25,15 +29,15 @@ class Ledger:
         if ref in self.handled:
             return Seen.REDELIVERED
         known = self.digests.get(event_id)
-        if known is None:
-            outcome = Seen.NEW
-            self.digests[event_id] = digest
-        else:
-            outcome = Seen.DUPLICATE if known == digest else Seen.CONFLICT
-        self.handled[ref] = outcome.value
-        return outcome
+        if known is not None:
+            return Seen.DUPLICATE if known == digest else Seen.CONFLICT
+        self.digests[event_id] = digest
+        self.handled[ref] = Seen.NEW.value
+        return Seen.NEW
 
     def outcome_of(self, ref: str) -> Seen:
+        """What a handled message was (ledgers stored before repeats went unnoted may
+        also name a repeat)."""
         return Seen(self.handled[ref])
 
     def to_json(self) -> dict[str, dict[str, str]]:

@@ -69,6 +69,7 @@ class DeclarationState:
     published_clearance: Clearance | None = None
     indexed_firm: str | None = None  # the firm this declaration is listed under
     indexed_at: str | None = None  # and the as-of time it was last listed with
+    closing_day: str | None = None  # the day it is listed under among closed ones
     # Not stored: the last assessment (reused while it holds) and each event's JSON form.
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
@@ -163,6 +164,7 @@ class DeclarationState:
             "clearance": self.published_clearance,
             "indexed_firm": self.indexed_firm,
             "indexed_at": self.indexed_at,
+            "closing_day": self.closing_day,
         }
 
     def _json_of(self, event: Event) -> dict[str, Any]:
@@ -190,5 +192,6 @@ class DeclarationState:
             published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
             indexed_firm=data.get("indexed_firm"),
             indexed_at=data.get("indexed_at"),
+            closing_day=data.get("closing_day"),
             _json=json_forms,
         )

@@ -48,6 +48,12 @@ class PerishablePolicy(_Frozen):
     hs_prefixes: tuple[Digits, ...] = ()
 
 
+class RetentionPolicy(_Frozen):
+    # Days a closed declaration (departed, withdrawn, returned) is kept after its latest
+    # event, in stream time; then it is removed from state (see stream.core.retention).
+    closed_days: int = Field(400, ge=1)
+
+
 class Policy(_Frozen):
     version: str = Field(min_length=1)
     # A secret in production (CUSTOMS_STREAM_SAMPLING_SALT replaces it): whoever knows it
@@ -59,6 +65,7 @@ class Policy(_Frozen):
     returns: ReturnsPolicy
     classification: dict[ProductCategory, tuple[Digits, ...]] = Field(default_factory=dict)
     perishable: PerishablePolicy = PerishablePolicy()
+    retention: RetentionPolicy = RetentionPolicy()
     # Ports that metrics name; any other is reported as "other", so that no input can
     # grow the number of time series. The green channel's ports are always named.
     reported_ports: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")], ...] = ()

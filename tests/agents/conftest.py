@@ -37,12 +37,17 @@ class Captured:
 
 
 @pytest.fixture
-async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Pipeline]:
+def pipeline_settings(tmp_path: Path) -> Settings:
+    return Settings(web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://")
+
+
+@pytest.fixture
+async def pipeline(
+    pipeline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Pipeline]:
     # Built inside the test's running loop: a Faust app bound to another loop is what
     # breaks test_context under pytest-asyncio (faust-streaming #443).
-    built = build_pipeline(Settings(
-        web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://"
-    ))
+    built = build_pipeline(pipeline_settings)
 
     async def on_its_way(*_: Any) -> None:
         """No broker stands behind agent tests: a changelog write stays on its way."""

@@ -9,6 +9,7 @@ from faust.exceptions import NotReady
 
 from stream.core.lifecycle import DeclarationState
 from stream.faust_fixes import FlushFailed
+from stream.outbox import HeldTable
 from stream.pipeline import Pipeline
 from tests.agents.conftest import Captured, read_from
 from tests.builders import (
@@ -52,6 +53,32 @@ async def test_repeats_are_counted_and_conflicts_dead_lettered(
     [letter] = captured.on("dead-letters")
     assert (letter.value["error_code"], letter.value["offset"]) == ("EVENT_ID_CONFLICT", 3)
     assert len(captured.on("declaration-status")) == 1
+
+
+async def test_a_repeat_writes_no_state(
+    pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeat changes nothing: the state is not written again (and its ledger does
+    not grow), however many times an ERP sends the same event."""
+    written: list[Any] = []
+    send_changelog = HeldTable.send_changelog
+
+    def spy(self: HeldTable, partition: Any, key: Any, value: Any, *args: Any) -> Any:
+        written.append((self.name, key))
+        return send_changelog(self, partition, key, value, *args)
+
+    monkeypatch.setattr(HeldTable, "send_changelog", spy)
+    document = filed()
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(document).encode(), **read_from("declarations", DECL, 1))
+        first = len(written)
+        for offset in range(2, 6):
+            again = read_from("declarations", DECL, offset)
+            await agent.put(json.dumps(document).encode(), **again)
+        edited = {**document, "buyer_reference": "PO-EDITED"}
+        await agent.put(json.dumps(edited).encode(), **read_from("declarations", DECL, 6))
+    assert first > 0 and len(written) == first
+    assert len(captured.on("duplicates")) == 4 and len(captured.on("dead-letters")) == 1
 
 
 async def test_a_message_that_raises_is_dead_lettered_and_the_agent_goes_on(
