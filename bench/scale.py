@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -196,15 +197,20 @@ async def measure(settings: Settings, sizes: list[int], folder: Path) -> None:
               flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+Measure = Callable[[Settings, list[int], Path], Coroutine[Any, Any, None]]
+
+
+def run_by_size(measure: Measure, adjust: Callable[[Settings], Settings] = lambda s: s) -> None:
+    """Parse ``--declarations``/``--steps``; run ``measure`` on the local broker under a
+    fresh topic prefix (settings changed by ``adjust``), then delete its topics."""
+    parser = argparse.ArgumentParser(description=sys.modules[measure.__module__].__doc__)
     parser.add_argument("--declarations", type=int, default=200_000)
     parser.add_argument("--steps", default="", help="smaller sizes first, comma-separated")
     args = parser.parse_args()
     sizes = sorted({*(int(s) for s in args.steps.split(",") if s), args.declarations})
     base = Settings()
     broker = LocalBroker(base.cache_dir, base.broker_port).start()
-    settings = isolated(base.model_copy(update={"broker": broker.bootstrap}))
+    settings = adjust(isolated(base.model_copy(update={"broker": broker.bootstrap})))
     asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -212,6 +218,9 @@ def main() -> None:
     finally:
         asyncio.run(delete_topics(settings))
 
+
+def main() -> None:
+    run_by_size(measure)
 
 if __name__ == "__main__":
     main()
