@@ -116,9 +116,11 @@ def worker() -> None:
     """Run a pipeline worker until interrupted."""
     from stream.admin import BrokerUnavailable, TopologyError
     from stream.core.policy import PolicyError
+    from stream.malloc import limit_arenas
     from stream.web.auth import TokensError
     from stream.worker import run_worker
 
+    limit_arenas()
     try:
         run_worker(_settings())
     except (BrokerUnavailable, PolicyError, TokensError, TopologyError) as exc:
@@ -130,7 +132,9 @@ def api() -> None:
     """Serve the HTTP API and the status board from the pipeline's output topics, without
     processing anything: run as many as the reading load needs."""
     from stream.apiserver import serve
+    from stream.malloc import limit_arenas
 
+    limit_arenas()
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings()
