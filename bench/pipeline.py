@@ -36,6 +36,7 @@ from bench.harness import (
     Figures,
     delays,
     generate,
+    memory_mb,
     publish,
     summary,
     throughput,
@@ -112,8 +113,13 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
             profile = None
             if args.profile and isinstance(process, WorkerProcess):
                 profile = _profile(process, settings)
-            await wait_caught_up(settings, settings.app_id, consumed)
+            # Half an hour, or as long as 200 events/s would take: a large run finishes.
+            limit = max(1800.0, args.events / 200)
+            await wait_caught_up(settings, settings.app_id, consumed, timeout=limit)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
+            if isinstance(process, WorkerProcess) and process.process is not None:
+                rss, peak = memory_mb(process.process.pid)
+                print(f"[{name}] worker RSS {rss:.0f} MB, peak {peak:.0f} MB", file=sys.stderr)
             if profile is not None:
                 profile.stop()
                 if profile.path.exists():

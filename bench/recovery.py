@@ -24,8 +24,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
 
-from bench.harness import generate, publish, wait_caught_up
-from bench.scale import memory_mb, run_by_size
+from bench.harness import generate, memory_mb, publish, wait_caught_up
+from bench.scale import run_by_size
 from stream.admin import connect_admin
 from stream.agents.common import partition_for
 from stream.core.lifecycle import DeclarationState

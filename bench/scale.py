@@ -32,6 +32,7 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from bench.harness import memory_mb
 from stream.admin import ensure_topics
 from stream.broker import LocalBroker
 from stream.replay import delete_topics, isolated
@@ -79,13 +80,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """Resident memory now and at its peak, in MB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
-                  .splitlines() if ":" in line)
-    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
 class Replica:

@@ -33,6 +33,11 @@ harness have been run on it). Every fix has a test that fails without it.
    the firms or KPI agents: firm facts came minutes after the declarations they concern,
    and KPIs stood still. Each partition's records of a batch are now delivered by a task
    of their own, in order; the next fetch comes once the batch is handed over.
+7. **Tables restored in bulk.** Faust restores a table record by record through its
+   consumer thread, a decode it does not need and a queue: about 2,300 records a second.
+   Once recovery knows which active changelog partitions to read, those of the
+   project's RocksDB store are read in large batches straight into RocksDB
+   (``stream/bulk_restore.py``), and recovery carries on from there.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import Any
 
 import faust
 from faust.tables.base import Collection
+from faust.tables.recovery import Recovery
 from faust.transport import consumer as consumer_module
 from faust.transport.producer import ProducerBuffer
 from faust.types.tuples import TP
@@ -296,6 +302,18 @@ def _on_changelog_sent(self: Any, fut: Any) -> None:
     faust_original(Collection, "_on_changelog_sent")(self, fut)
 
 
+# -- 7. tables restored in bulk ---------------------------------------------------------------
+
+async def _build_offsets(
+    self: Any, consumer: Any, tps: Any, destination: Any, title: str
+) -> None:
+    await faust_original(Recovery, "_build_offsets")(self, consumer, tps, destination, title)
+    if title == "active":
+        from stream.bulk_restore import restore
+
+        await restore(self, tps, destination)
+
+
 # -- applying them ---------------------------------------------------------------------------
 
 def check_version(version: str = faust.__version__) -> None:
@@ -317,6 +335,7 @@ def _patches() -> list[tuple[type, str, Any]]:
         (ThreadDelegateConsumer, "seek_wait", _seek_wait),
         (ProducerBuffer, "flush_atmost", _flush_atmost),
         (Collection, "_on_changelog_sent", _on_changelog_sent),
+        (Recovery, "_build_offsets", _build_offsets),
     ]
 
 

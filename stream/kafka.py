@@ -22,7 +22,8 @@ def configure(settings: Settings) -> None:
     _configured = settings
 
 
-def _settings() -> Settings:
+def configured() -> Settings:
+    """The settings given to ``configure`` (the defaults before)."""
     return _configured if _configured is not None else Settings()
 
 
@@ -36,7 +37,7 @@ def ssl_context(settings: Settings) -> ssl.SSLContext:
 
 def client_options(settings: Settings | None = None) -> dict[str, Any]:
     """Keyword arguments for aiokafka's producer, consumer and admin client."""
-    settings = settings or _settings()
+    settings = settings or configured()
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
         return {}
