@@ -2,6 +2,7 @@
 and the broker are SIGKILLed, each run with another seed.
 
     python -m bench.faults [--runs 20] [--kill-worker 5] [--restart-broker 1] [--workers 2]
+                           [--store rocksdb://]
 
 Each run is ``customs-stream replay`` with those faults: it must end with exactly the
 expected result document, and the audit of ``declaration-status`` (read from its start,
@@ -34,6 +35,8 @@ def main() -> None:
     parser.add_argument("--restart-broker", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scenario", type=Path, default=SCENARIO)
+    parser.add_argument("--store", default="memory://",
+                        help="the workers' table store: memory:// (as replay) or rocksdb://")
     args = parser.parse_args()
     base = Settings()
     status = LocalBroker(base.cache_dir, base.broker_port).start()
@@ -47,7 +50,7 @@ def main() -> None:
         plan = FaultPlan(args.kill_worker, args.restart_broker, args.workers, seed)
         started = time.monotonic()
         try:
-            result, audit = asyncio.run(run_with_faults(steps, base, plan))
+            result, audit = asyncio.run(run_with_faults(steps, base, plan, store=args.store))
         except Exception as exc:
             print(f"run {run} (seed {seed}): FAILED: {str(exc).splitlines()[0][:200]}")
             continue

@@ -252,10 +252,11 @@ def _local_broker_of(settings: Settings) -> LocalBroker:
 
 async def run_with_faults(
     steps: list[Step], base: Settings, plan: FaultPlan, progress: Progress = lambda _: None,
-    barrier_timeout: float = 180.0, keep_topics: bool = False,
+    barrier_timeout: float = 180.0, keep_topics: bool = False, **overrides: Any,
 ) -> tuple[dict[str, Any], Audit]:
-    """Run a scenario under the plan's faults; the result document and the audit."""
+    """Run a scenario under the plan's faults; the result document and the audit
+    (``overrides``: settings of the run, e.g. its table store)."""
     async with FaultyReplay(base, plan, progress, barrier_timeout,
-                            keep_topics=keep_topics) as run:
+                            keep_topics=keep_topics, **overrides) as run:
         await run.play(steps)
         return await run.result(), await run.audit()
