@@ -22,9 +22,12 @@ CLOSED = frozenset({"DEPARTED", "WITHDRAWN", "RETURNED"})
 
 
 def closed_at(state: DeclarationState) -> datetime | None:
-    """The latest event time of a closed declaration; None while it is open."""
+    """The latest event time of a closed declaration; None while it is open. Returns of a
+    declaration with no lifecycle event here count as closed: nothing else of it is
+    known, and they must not be kept for ever either."""
     view = state.published_view
-    if view is None or view.get("status") not in CLOSED:
+    orphan_returns = view is None and not state.events and state.returns
+    if not orphan_returns and (view is None or view.get("status") not in CLOSED):
         return None
     times = [e.occurred_at for e in (*state.events.values(), *state.returns.values())]
     return max(times) if times else None

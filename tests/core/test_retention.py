@@ -40,3 +40,13 @@ def test_a_return_reopens_the_count(policy: Policy) -> None:
 
 def test_the_policy_keeps_closed_declarations_400_days_unless_told(policy: Policy) -> None:
     assert policy.retention.closed_days == 400
+
+
+def test_returns_of_a_declaration_never_seen_here_expire_too(policy: Policy) -> None:
+    state = _state(policy, returned("2026-09-01T08:00:00+08:00"))
+    assert state.published_view is None
+    assert closed_at(state) == datetime.fromisoformat("2026-09-01T08:00:00+08:00")
+    # Filed after all: the return marks it RETURNED, closed since the return.
+    filed_later = _state(policy, returned("2026-09-01T08:00:00+08:00"), filed())
+    assert (filed_later.published_view or {})["status"] == "RETURNED"
+    assert closed_at(filed_later) == datetime.fromisoformat("2026-09-01T08:00:00+08:00")
