@@ -17,6 +17,12 @@ from stream.topics import Topology
 from stream.web.guard import FAUST_ROUTES_OFF
 
 
+# What one fetch takes of each partition. Not a limit on message size: the broker hands
+# over a first record larger than this all the same (KIP-74). It bounds what waits in
+# memory: a worker with a long backlog held this much for each of its ~30 partitions.
+FETCH_PER_PARTITION = 1024 * 1024
+
+
 def _faust_app(settings: Settings) -> faust.App:
     # Faust makes the app's folder but not its parents.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -32,7 +38,7 @@ def _faust_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,  # only Faust's own changelog topics; ours exist already
         broker_commit_interval=timedelta(seconds=settings.commit_interval),
         producer_max_request_size=settings.max_message_bytes * 3,
-        consumer_max_fetch_size=settings.max_message_bytes * 2,
+        consumer_max_fetch_size=FETCH_PER_PARTITION,
         producer_linger_ms=settings.producer_linger_ms,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
