@@ -16,7 +16,6 @@ from stream.settings import Settings, policy_of
 from stream.topics import Topology
 from stream.web.guard import FAUST_ROUTES_OFF
 
-
 # What one fetch takes of each partition. Not a limit on message size: the broker hands
 # over a first record larger than this all the same (KIP-74). It bounds what waits in
 # memory: a worker with a long backlog held this much for each of its ~30 partitions.
