@@ -14,6 +14,7 @@ random known declarations, each a table read, a decode, a write and an update.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from bench.harness import generate, memory_mb, publish, wait_caught_up
 from bench.scale import run_by_size
@@ -67,10 +69,9 @@ async def fill_changelog(settings: Settings, numbers: range, like: tuple[str, by
     topic = f"{settings.app_id}-declaration-state-changelog"
     admin = await connect_admin(settings.bootstrap_servers)
     try:
-        await admin.create_topics([NewTopic(topic, settings.partitions, 1,
-                                            topic_configs={"cleanup.policy": "compact"})])
-    except Exception:
-        pass
+        with contextlib.suppress(TopicAlreadyExistsError):  # made by an earlier step
+            await admin.create_topics([NewTopic(topic, settings.partitions, 1,
+                                                topic_configs={"cleanup.policy": "compact"})])
     finally:
         await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20,

@@ -27,8 +27,8 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch
 
 from schemas.events import FirmEvent, ReturnDeclared, parse_event
 from stream.core.eligibility import FirmHistory
+from stream.core.retention import CLOSED
 
-TERMINAL = {"DEPARTED", "RETURNED", "WITHDRAWN"}
 RECENT = 50  # latest status updates kept for the board
 WRITE_BUFFER = 32 * 1024 * 1024  # each of two memtables
 BLOCK_CACHE = 64 * 1024 * 1024
@@ -197,7 +197,7 @@ class ReadStore:
         return sum(self.counts.values())
 
     def open_count(self) -> int:
-        return sum(n for status, n in self.counts.items() if status not in TERMINAL)
+        return sum(n for status, n in self.counts.items() if status not in CLOSED)
 
     def status_counts(self) -> Counter[str]:
         return Counter(self.counts)

@@ -139,10 +139,8 @@ class Lifecycle:
         if not expired(state, before):
             return
         del self.declarations[declaration_id]
-        filings = [e for e in state.events.values() if isinstance(e, DeclarationFiled)]
-        firms = {e.firm_id for e in filings}
-        if state.indexed_firm is not None:
-            firms.add(state.indexed_firm)
+        # Listed under the firm of its filing (the earliest; any filing may have been).
+        firms = {e.firm_id for e in state.events.values() if isinstance(e, DeclarationFiled)}
         times = [e.occurred_at for e in state.events.values()
                  if isinstance(e, DeclarationFiled | DeclarationAmended)]
         for firm_id in sorted(firms):

@@ -60,21 +60,23 @@ class Retention:
     async def advance(self, partition: int, occurred_at: datetime) -> None:
         """Move the partition's stream time; sweep when the cutoff reaches a new day."""
         latest = self.stream_time.get(partition)
-        if (latest is not None and occurred_at <= latest) or occurred_at > datetime.now(
-            UTC
-        ) + AHEAD:
+        if latest is not None and occurred_at <= latest:
+            return
+        if occurred_at > datetime.now(UTC) + AHEAD:
             return
         self.stream_time[partition] = occurred_at
         before = cutoff(occurred_at, self.closed_days)
-        if self.swept.get(partition) == _day(before):
+        day = _day(before)
+        if self.swept.get(partition) == day:
             return
-        self.swept[partition] = _day(before)
+        self.swept[partition] = day
         await self.sweep(partition, before)
 
     async def sweep(self, partition: int, before: datetime) -> None:
         """Remove what closed before ``before``: the days wholly before its day."""
         days = self.closings.get(str(partition)) or []
-        due = [day for day in days if day < _day(before)]
+        first_kept = _day(before)
+        due = [day for day in days if day < first_kept]
         removed = 0
         for day in due:
             for declaration_id in self.closings.get(f"{partition}:{day}") or []:
