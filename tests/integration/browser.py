@@ -6,8 +6,11 @@ scripts have run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -57,7 +60,17 @@ def _launch(url: str, profile: Path, width: int, height: int) -> subprocess.Pope
         [chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
          f"--window-size={width},{height}", url],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: see _stop
     )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill Chromium with its helper processes: a renderer that outlived the browser
+    process went on writing its profile while the folder was being removed (CI:
+    "Directory not empty: 'Default'")."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 async def evaluate(url: str, expression: str, width: int = 1366, height: int = 900) -> Any:
@@ -70,8 +83,7 @@ async def evaluate(url: str, expression: str, width: int = 1366, height: int = 9
             async with aiohttp.ClientSession() as session:
                 return await _evaluate(session, port, expression)
         finally:
-            process.kill()
-            await asyncio.to_thread(process.wait)
+            await asyncio.to_thread(_stop, process)
 
 
 async def _evaluate(session: aiohttp.ClientSession, port: int, expression: str) -> Any:
