@@ -7,17 +7,18 @@ import asyncio
 import functools
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 from aiokafka.structs import ConsumerRecord
 
-from stream.admin import group_lag
+from stream.admin import connect_admin, group_lag, topic_partitions
 from stream.kafka import client_options
 from stream.scenario import Message
 from stream.settings import Settings
@@ -119,3 +120,33 @@ def memory_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
                   .splitlines() if ":" in line)
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+async def records_written(settings: Settings, inputs: list[str]) -> Counter[str]:
+    """Records on each of a run's topics but its inputs (outputs, forwards, changelog
+    writes), by topic name without the run's prefix. The topics are the run's own, so
+    their end offsets are the counts."""
+    mine = (f"{settings.topic_prefix}.", f"{settings.app_id}-")
+    admin = await connect_admin(settings.bootstrap_servers)
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(mine) and t not in inputs]
+        partitions = await topic_partitions(admin, names)
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
+                                **client_options(settings))
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    counts: Counter[str] = Counter()
+    for tp, end in ends.items():
+        counts[tp.topic.removeprefix(mine[0]).removeprefix(mine[1])] += end
+    return counts
+
+
+def written_per_event(events: int, counts: Counter[str]) -> str:
+    """One line: records written per input event, in all and by topic, most first."""
+    each = ", ".join(f"{topic} {n / events:.2f}" for topic, n in counts.most_common() if n)
+    return f"{sum(counts.values()) / events:.2f} records written per input event ({each})"

@@ -38,9 +38,11 @@ from bench.harness import (
     generate,
     memory_mb,
     publish,
+    records_written,
     summary,
     throughput,
     wait_caught_up,
+    written_per_event,
 )
 from bench.profile import Profile, top
 from stream.admin import connect_admin, ensure_topics
@@ -126,6 +128,8 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
                     print(f"[{name}] top 15 by own time (py-spy):", file=sys.stderr)
                     print("\n".join(top(profile.path.read_text())), file=sys.stderr)
             first = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
+            written = await records_written(settings, topology.inputs)
+            print(f"[{name}] {written_per_event(args.events, written)}", file=sys.stderr)
             rate = throughput(args.events, first)
             print(f"[{name}] {len(first):,} outputs, {rate:,.0f} events/s sustained",
                   file=sys.stderr)
