@@ -154,13 +154,20 @@ class FetchLoop:
             self.suspend_flow.set()
         self.delivered: list[int] = []
         self.blocked = suspended
+        self.waits = 0  # deliveries awaited through wait_first
+        self.abandoned: list[int] = []  # deliveries cancelled while they waited
 
     async def callback(self, message: Any) -> None:
         if self.blocked:
-            await asyncio.sleep(3600)  # the flow is stopped: the queue never takes it
+            try:
+                await asyncio.sleep(3600)  # the flow is stopped: the queue never takes it
+            except asyncio.CancelledError:
+                self.abandoned.append(message.offset)
+                raise
         self.delivered.append(message.offset)
 
     async def wait_first(self, *coros: Any) -> Any:
+        self.waits += 1
         futures = {asyncio.ensure_future(c): c for c in coros}
         done, pending = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
         for future in pending:
@@ -207,6 +214,8 @@ async def test_a_delivery_cut_short_holds_the_partition_until_the_next_seek() ->
     loop = FetchLoop(batch_epochs={INPUT: 0}, suspended=True)
     await deliver(loop, state, 4)
     assert INPUT in state.cut_short
+    await asyncio.sleep(0.01)  # the cancellation reaches the waiting delivery
+    assert loop.abandoned == [4]  # cancelled where it waited, not left behind
     loop.blocked = False
     await deliver(loop, state, 5)  # same batch, later offset: held back, not a gap
     assert loop.delivered == [] and not loop._gap[INPUT]
@@ -300,3 +309,25 @@ async def test_a_delivery_that_fails_fails_the_fetch_loop() -> None:
 
     with pytest.raises(RuntimeError, match="queue closed"):
         await _deliver_batch(loop, state, {INPUT: [record(0)]}, broken, {})
+
+
+# -- a record handed over without tasks when nothing makes it wait -------------------------
+
+async def test_a_delivery_that_need_not_wait_is_made_without_tasks() -> None:
+    state = _FetchState()
+    loop = FetchLoop(batch_epochs={INPUT: 0})
+    await deliver(loop, state, 0, 1, 2)
+    assert loop.delivered == [0, 1, 2]
+    assert loop.waits == 0  # Faust's way: one wait_first (four tasks) a record
+
+
+async def test_a_delivery_that_waits_goes_on_where_it_waited() -> None:
+    state = _FetchState()
+    loop = TwoAgents()  # the lifecycle's queue is full until the event is set
+    delivery = asyncio.ensure_future(deliver(loop, state, 0, 1))
+    await asyncio.sleep(0.01)
+    assert loop.got == [] and loop.waits == 1
+    loop.lifecycle_full.set()
+    await delivery
+    assert loop.got == [("declarations", 0), ("declarations", 1)]
+    assert loop.waits == 1  # the second found room: no wait
