@@ -105,7 +105,7 @@ class Lifecycle:
                 continue
             self.save(state)
             self.metrics.reassessments.inc()
-            await self.publish_changes(state, step)
+            await self.publish_changes(state, step, partition)
 
     def firm_lookup(self, partition: int) -> Any:
         return lambda firm_id: self.firms.history(partition, firm_id)
@@ -175,7 +175,7 @@ class Lifecycle:
             self.metrics.event_time_lag.labels(where.topic).observe(max(lag, 0.0))
         if step.status is not None:
             self.count_changes(previous, step.status[0])
-        await self.publish(state, step, where, message.value, event.event_id)
+        await self.publish(state, step, where, message, event.event_id)
         await self.retention.advance(message.partition, event.occurred_at)
 
     def count_changes(self, previous: dict[str, Any], view: DeclarationView) -> None:
@@ -188,22 +188,25 @@ class Lifecycle:
             self.metrics.departures.labels(port, punctual).inc()
 
     async def publish(
-        self, state: DeclarationState, step: Step, where: Provenance, value: bytes | None,
+        self, state: DeclarationState, step: Step, where: Provenance, message: Any,
         event_id: str,
     ) -> None:
         if step.seen is Seen.DUPLICATE:
             await self.outlet.duplicate(where, event_id)
             return
         if step.seen is Seen.CONFLICT:
-            await self.outlet.conflict(where, value, event_id)
+            await self.outlet.conflict(where, message.value, event_id)
             return
         self.metrics.events_applied.labels(where.topic).inc()
-        await self.publish_changes(state, step, where)
+        await self.publish_changes(state, step, message.partition, where)
 
     async def publish_changes(
-        self, state: DeclarationState, step: Step, cause: Provenance | None = None
+        self, state: DeclarationState, step: Step, partition: int,
+        cause: Provenance | None = None,
     ) -> None:
-        """Publish what changed; ``cause`` (the message that caused it) rides in a header."""
+        """Publish what changed, to the declaration's ``partition`` (every topic keyed by
+        declaration has as many as the inputs: the producer need not hash the key
+        again); ``cause`` (the message that caused it) rides in a header."""
         key, at = state.declaration_id, now()
         headers = {CAUSED_BY: cause.ref.encode()} if cause else None
         if step.status is not None:
@@ -213,14 +216,15 @@ class Lifecycle:
             update = status_update(current, sequence, at)
             shown = {EVENTS_HEADER: encode_events(state.event_ids)}
             await self.outlet.send(
-                "declaration-status", key, update, headers={**(headers or {}), **shown}
+                "declaration-status", key, update, partition,
+                headers={**(headers or {}), **shown},
             )
             self.metrics.status_updates.labels(view.status.value).inc()
         if step.decision is not None:
             assessment, sequence = step.decision
             version = self.pipeline.policy.version
             record = release_decision(key, assessment, sequence, version, at)
-            await self.outlet.send("release-decisions", key, record, headers=headers)
+            await self.outlet.send("release-decisions", key, record, partition, headers)
             self.metrics.decisions.labels(record["decision"], record["channel"]).inc()
         if step.clearance is not None:
             (contribution,) = step.clearance
@@ -228,7 +232,7 @@ class Lifecycle:
             contribution_record = {
                 "declaration_id": key, "port": port, "channel": channel, "hours": hours,
             }
-            await self.outlet.send("clearances", key, contribution_record)
+            await self.outlet.send("clearances", key, contribution_record, 0)  # one partition
         if step.firm_fact is not None:
             fact = step.firm_fact.model_dump(mode="json")
             await self.outlet.broadcast(FIRM_FACTS, step.firm_fact.firm_id, fact)
