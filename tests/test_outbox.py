@@ -192,3 +192,45 @@ async def test_a_table_write_the_broker_refuses_stops_the_worker(
     await settle()
     assert stops and all("lost" in s for s in stops)
     assert len(sends) == 1 and log == []  # neither the output nor the ack went out
+
+
+async def test_how_far_the_changelog_is_stored_is_recorded_once_per_partition_and_turn(
+    table_and_sends: tuple[Any, list[Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aiokafka.structs import RecordMetadata, TopicPartition
+
+    table, sends = table_and_sends
+    recorded: list[tuple[int, int]] = []
+    monkeypatch.setattr(table.data, "set_persisted_offset",
+                        lambda tp, offset: recorded.append((tp.partition, offset)))
+    for partition, key in ((2, "D-1"), (2, "D-2"), (3, "D-3")):
+        table.send_changelog(partition, key, {"view": key})
+    await table.outbox.seal(Event("1", []))
+    for n, (topic, _, _, partition, delivery) in enumerate(sends):
+        tp = TopicPartition(topic, partition)
+        delivery.set_result(RecordMetadata(topic, partition, tp, 40 + n, -1, 0, 0))
+    await settle()
+    assert sorted(recorded) == [(2, 41), (3, 42)]  # Faust: one RocksDB write per record
+
+
+class CountedReads(dict[Any, Any]):
+    def __init__(self) -> None:
+        super().__init__(held=b'"value"')
+        self.reads = 0
+
+    def __contains__(self, key: object) -> bool:
+        self.reads += 1
+        return super().__contains__(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        self.reads += 1
+        return super().__getitem__(key)
+
+
+def test_a_table_read_reads_the_store_once(table_and_sends: tuple[Any, list[Any]]) -> None:
+    table, _ = table_and_sends
+    store = table._data = CountedReads()
+    assert table.get("held") == b'"value"' and store.reads == 1  # Faust: 2
+    assert table.get("absent") is None and store.reads == 2
+    with pytest.raises(KeyError):
+        table["absent"]
