@@ -34,6 +34,7 @@ from aiokafka.admin import NewTopic
 from bench.baseline import OUTPUT
 from bench.harness import (
     Figures,
+    cpu_seconds,
     delays,
     generate,
     memory_mb,
@@ -119,8 +120,14 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
             limit = max(1800.0, args.events / 200)
             await wait_caught_up(settings, settings.app_id, consumed, timeout=limit)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
-            if isinstance(process, WorkerProcess) and process.process is not None:
-                rss, peak = memory_mb(process.process.pid)
+            child = process if isinstance(process, subprocess.Popen) else process.process
+            assert child is not None, "the worker is started"
+            pid = child.pid
+            used = cpu_seconds(pid)
+            print(f"[{name}] processor time {used:.1f} s, "
+                  f"{1e6 * used / args.events:,.0f} µs per input event", file=sys.stderr)
+            if isinstance(process, WorkerProcess):
+                rss, peak = memory_mb(pid)
                 print(f"[{name}] worker RSS {rss:.0f} MB, peak {peak:.0f} MB", file=sys.stderr)
             if profile is not None:
                 profile.stop()
