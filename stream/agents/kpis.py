@@ -54,11 +54,6 @@ class Kpis:
             group = (record["port"], record["channel"])
         book = await self._book()
         changed = book.record(declaration_id, group, hours)
-        if not changed and group is not None:
-            # A repeat: a record read again after a crash, or sent again by a lifecycle
-            # agent that was. Its contribution was stored before its snapshot could go
-            # out, so the snapshot may never have: the group's figures are said again.
-            changed = {group}
         if group is not None and hours is not None:
             self.contributions[declaration_id] = [group[0], group[1], hours]
             if group in changed:  # a new or changed clearance, not a repeat
@@ -66,7 +61,11 @@ class Kpis:
                 self.pipeline.metrics.clearance_hours.labels(port_label, group[1]).observe(hours)
         elif declaration_id in self.contributions:
             del self.contributions[declaration_id]
-        for port, channel in sorted(changed):
+        # A repeat (a record read again after a crash, or sent again by a lifecycle agent
+        # that was) changes nothing, but its contribution was stored before its snapshot
+        # could go out, so the snapshot may never have: the group's figures are said again.
+        said = changed or ({group} if group is not None else set())
+        for port, channel in sorted(said):
             await self.publish(port, channel, book)
 
     async def publish(self, port: str, channel: str, book: KpiBook) -> None:

@@ -45,3 +45,6 @@ async def test_a_repeated_contribution_says_its_groups_figures_again(
     snapshots = [s.value for s in captured.on("clearance-kpis")]
     assert [(s["released"], s["sequence"]) for s in snapshots] == [(1, 1), (1, 2)]
     assert snapshots[0]["mean_clearance_hours"] == snapshots[1]["mean_clearance_hours"]
+    port = pipeline.policy.port_label("CNNGB")
+    observed = pipeline.metrics.clearance_hours.labels(port, "GREEN")
+    assert observed._sum.get() == 3.0  # the clearance is observed once, not per repeat
