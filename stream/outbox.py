@@ -133,6 +133,10 @@ class HeldTable(faust.Table[Any, Any]):
 
     outbox: Outbox | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stored_up_to: dict[Any, int] = {}  # per partition, until the next turn
+
     def __getitem__(self, key: Any) -> Any:
         """One read of the store: Faust's asks it whether it holds the key, then reads it
         (with RocksDB, two lookups for every ``get``)."""
@@ -179,20 +183,21 @@ class HeldTable(faust.Table[Any, Any]):
             if not self.app.in_transaction:  # exactly-once records it at the commit
                 self._note_stored(delivery.result())
                 return
-        self._on_changelog_sent(delivery)  # type: ignore[arg-type]  # a lost write: stop
+        # Faust's callback (with fix 5): a lost write stops the worker.
+        self._on_changelog_sent(delivery)  # type: ignore[arg-type]
 
     def _note_stored(self, metadata: Any) -> None:
         """Note how far the changelog is written. The store records it (RocksDB keeps
         the offset it holds up to, to restore only what follows) once per partition and
         turn of the event loop, not for every write as Faust does: a write to RocksDB
         each. Recorded a moment later, it is only ever behind: a restore reads more."""
-        pending = self.__dict__.setdefault("_stored_up_to", {})
+        pending = self._stored_up_to
         if not pending:
             asyncio.get_running_loop().call_soon(self._record_stored)
         tp = metadata.topic_partition
         pending[tp] = max(pending.get(tp, -1), metadata.offset)
 
     def _record_stored(self) -> None:
-        pending, self.__dict__["_stored_up_to"] = self.__dict__["_stored_up_to"], {}
+        pending, self._stored_up_to = self._stored_up_to, {}
         for tp, offset in pending.items():
             self.data.set_persisted_offset(tp, offset)
