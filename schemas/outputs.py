@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     SCHEMA_VIOLATION = "SCHEMA_VIOLATION"
     KEY_MISMATCH = "KEY_MISMATCH"
     EVENT_ID_CONFLICT = "EVENT_ID_CONFLICT"
+    # A new event that would take its declaration past the state limits: it is not applied.
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     # Not a property of the message: processing it raised. Kept so nothing is lost.
     PROCESSING_ERROR = "PROCESSING_ERROR"
 
@@ -126,9 +128,11 @@ class DeadLetter(_Output):
     source_topic: str
     partition: int
     offset: int
-    key: str | None
-    raw: str
+    key: str | None = Field(description="The message's key (its first 1,024 characters)")
+    raw: str = Field(description="The body's first 64 KiB, as UTF-8 text or base64")
     raw_encoding: Literal["utf-8", "base64"]
+    raw_length: int = Field(ge=0, description="The whole body's length in bytes")
+    raw_sha256: str = Field(description="SHA-256 of the whole body, in hex")
     error_code: ErrorCode
     error_detail: str
     received_at: Timestamp

@@ -11,6 +11,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import orjson
 from pydantic import ValidationError
@@ -19,6 +20,8 @@ from schemas.events import EVENT_TYPES, Event
 from schemas.outputs import DeadLetter, ErrorCode
 
 MAX_MESSAGE_BYTES = 1024 * 1024  # "over 1 MiB" is TOO_LARGE
+RAW_EXCERPT_BYTES = 64 * 1024  # what a dead letter keeps of the body
+MAX_KEY_CHARS = 1024  # what a dead letter keeps of the key
 _DETAIL_CHARS = 1000
 
 
@@ -103,22 +106,43 @@ class Provenance:
         return f"{self.topic}:{self.partition}:{self.offset}"
 
 
+def excerpt(raw: bytes, limit: int = RAW_EXCERPT_BYTES) -> tuple[str, Literal["utf-8", "base64"]]:
+    """At most ``limit`` bytes of ``raw`` as text: UTF-8 when that much of it is UTF-8
+    (cut at a character boundary), else base64."""
+    head = raw[:limit]
+    try:
+        return head.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        # Cut through a character at the limit: the part before it is still text.
+        if len(raw) > limit and exc.start >= limit - 3 and exc.reason == "unexpected end of data":
+            return head[: exc.start].decode("utf-8"), "utf-8"
+    return base64.b64encode(head).decode("ascii"), "base64"
+
+
 def dead_letter(
     where: Provenance, value: bytes | None, code: ErrorCode, detail: str, received_at: datetime
 ) -> DeadLetter:
+    """A dead letter whose size no input can push past a bound: the first 64 KiB of the
+    body at most, with the body's length and SHA-256, so that it can be found and
+    checked; the key at most 1 KiB."""
     raw = value or b""
-    try:
-        text, encoding = raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    text, encoding = excerpt(raw)
+    key = where.key
     return DeadLetter(
         source_topic=where.topic,
         partition=where.partition,
         offset=where.offset,
-        key=where.key,
+        key=bounded_key(key),
         raw=text,
         raw_encoding=encoding,
+        raw_length=len(raw),
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
         error_code=code,
-        error_detail=detail,
+        error_detail=detail[:_DETAIL_CHARS],
         received_at=received_at,
     )
+
+
+def bounded_key(key: str | None) -> str | None:
+    """A key as a dead letter or duplicate record carries it: at most 1 KiB of text."""
+    return key if key is None or len(key) <= MAX_KEY_CHARS else key[:MAX_KEY_CHARS]

@@ -42,12 +42,14 @@ class TopicSpec:
 
 
 # Inputs may carry oversized messages, which become TOO_LARGE dead letters: the topics
-# accept them so that the pipeline, not the producer, decides. Dead letters carry the raw
-# bytes back, so that topic must accept as much (plus base64 and provenance).
+# accept them so that the pipeline, not the producer, decides. The forwarding topics
+# carry inputs (with headers) and the firm facts copies of them, so they accept as much.
+# A dead letter keeps at most 64 KiB of the body, so the broker's default suffices there.
 _INPUT_BYTES = "max.message.bytes"
 _COMPACTED = {"cleanup.policy": "compact"}
 
 LIFECYCLE_INPUTS = ("declarations", "inspections", "releases", "returns")
+_CARRY_INPUTS = frozenset({"lifecycle-rekeyed", "firms-rekeyed", "firm-facts"})
 
 SPECS: tuple[TopicSpec, ...] = (
     TopicSpec("declarations", "declaration_id", Role.INPUT),
@@ -96,10 +98,8 @@ class Topology:
 
     def config_of(self, spec: TopicSpec) -> dict[str, str]:
         config = {**spec.config, "min.insync.replicas": str(self.min_insync_replicas)}
-        if spec.role is Role.INPUT:
+        if spec.role is Role.INPUT or spec.name in _CARRY_INPUTS:
             config[_INPUT_BYTES] = str(self.max_message_bytes)
-        if spec.name == "dead-letters":
-            config[_INPUT_BYTES] = str(self.max_message_bytes * 2)
         return config
 
     @property

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +11,16 @@ from hypothesis import strategies as st
 
 from schemas.events import DeclarationFiled
 from schemas.outputs import ErrorCode
-from stream.ingest import Decoded, Provenance, Rejected, content_digest, dead_letter, decode
+from stream.ingest import (
+    RAW_EXCERPT_BYTES,
+    Decoded,
+    Provenance,
+    Rejected,
+    content_digest,
+    dead_letter,
+    decode,
+    excerpt,
+)
 from tests.builders import DECL, filed, lifecycle
 
 
@@ -158,3 +169,25 @@ def test_deeply_nested_json_is_a_dead_letter_not_a_crash() -> None:
     nested_object = b'{"a":' * 5000 + b"1" + b"}" * 5000
     # Deeper than the parser's limit: not readable as JSON (as the contract's reading).
     assert code("declarations", None, nested_object) is ErrorCode.INVALID_JSON
+
+
+def test_a_dead_letter_of_any_input_is_bounded_and_names_the_whole_body() -> None:
+    where = Provenance("declarations", 0, 7, "k" * 5000)
+    now = datetime(2026, 5, 9, tzinfo=UTC)
+    body = b"\x01" * (8 * 1024 * 1024)
+    letter = dead_letter(where, body, ErrorCode.TOO_LARGE, "d" * 5000, now)
+    assert (letter.raw_encoding, letter.raw_length) == ("utf-8", len(body))
+    assert letter.raw == "\x01" * RAW_EXCERPT_BYTES
+    assert letter.raw_sha256 == hashlib.sha256(body).hexdigest()
+    assert len(letter.key or "") == 1024 and len(letter.error_detail) == 1000
+    assert len(letter.model_dump_json()) < 512 * 1024  # control bytes escaped: 6 each
+    binary = dead_letter(where, b"\xff" * (2 * 1024 * 1024), ErrorCode.TOO_LARGE, "", now)
+    assert binary.raw_encoding == "base64"
+    assert base64.b64decode(binary.raw) == b"\xff" * RAW_EXCERPT_BYTES
+
+
+def test_an_excerpt_cut_through_a_character_stays_text() -> None:
+    body = "é".encode() * RAW_EXCERPT_BYTES  # two bytes each: the cut may fall inside one
+    text, encoding = excerpt(b"a" + body)
+    assert encoding == "utf-8" and len(text.encode()) == RAW_EXCERPT_BYTES - 1
+    assert excerpt(b"\xff" + body)[1] == "base64"  # not text where it is not cut

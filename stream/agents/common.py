@@ -17,15 +17,24 @@ from pydantic import BaseModel
 from schemas.outputs import Duplicate, ErrorCode
 from stream.codec import dumps
 from stream.faust_fixes import FlushFailed, fail_stop
-from stream.ingest import Decoded, Provenance, dead_letter, decode
+from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
 from stream.outbox import Outbox, Output
 from stream.pipeline import Pipeline
+from stream.topics import LIFECYCLE_INPUTS
 
 log = logging.getLogger(__name__)
 
-# Headers carried by a forwarded (re-keyed) message: where it was first read.
+# Headers carried by a forwarded (re-keyed) message: where it was first read. They are
+# believed only on the pipeline's own forwarding topics, which only its principal may
+# write; on any other topic they are a producer's claim, and ignored.
 H_TOPIC, H_PARTITION = "x-source-topic", "x-source-partition"
 H_OFFSET, H_KEY = "x-source-offset", "x-source-key"
+# Each forwarding topic, and the input topics whose messages it may carry.
+FORWARDED_FROM: dict[str, frozenset[str]] = {
+    "lifecycle-rekeyed": frozenset(LIFECYCLE_INPUTS),
+    "firms-rekeyed": frozenset({"firms"}),
+}
+_MAX_KEY_BYTES = 1024  # a forwarded key is a validated id; anything longer is not ours
 
 
 def now() -> datetime:
@@ -42,19 +51,43 @@ def _headers(message: Any) -> dict[str, bytes]:
     return dict(headers.items() if isinstance(headers, dict) else headers)
 
 
+def _count(raw: bytes | None) -> int | None:
+    """A non-negative integer header (ASCII digits only), or None."""
+    if raw is None or not 0 < len(raw) <= 19 or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+def _forwarded_from(bare: str, headers: dict[str, bytes]) -> Provenance | None:
+    """The provenance a forwarded message carries, when it is read from a forwarding
+    topic and every header is well formed; else None."""
+    allowed = FORWARDED_FROM.get(bare)
+    if allowed is None:
+        return None
+    topic = headers.get(H_TOPIC, b"").decode("ascii", "replace")
+    partition, offset = _count(headers.get(H_PARTITION)), _count(headers.get(H_OFFSET))
+    key = headers.get(H_KEY) or None
+    if topic not in allowed or partition is None or offset is None:
+        return None
+    if key is not None and len(key) > _MAX_KEY_BYTES:
+        return None
+    return Provenance(topic, partition, offset, decode_key(key))
+
+
 def provenance_of(pipeline: Pipeline, message: Any) -> tuple[Provenance, bytes | None]:
-    """Where a message was first read, and its key as first published."""
-    headers = _headers(message)
-    if H_TOPIC in headers:
-        key = headers.get(H_KEY)
-        where = Provenance(
-            headers[H_TOPIC].decode(), int(headers[H_PARTITION]), int(headers[H_OFFSET]),
-            key.decode("utf-8", "backslashreplace") if key else None,
-        )
-        return where, key or None
-    key_text = message.key.decode("utf-8", "backslashreplace") if message.key else None
+    """Where a message was first read, and its key as first published: where it was
+    read from, except on a forwarding topic, whose headers name the input it forwards.
+    A forwarding topic's message with headers that are missing or malformed keeps its
+    own provenance, and so is judged as read from that topic (a WRONG_TOPIC dead
+    letter). Never raises."""
     bare = pipeline.topology.bare(message.topic)
-    return Provenance(bare, message.partition, message.offset, key_text), message.key
+    if bare in FORWARDED_FROM:
+        headers = _headers(message)
+        forwarded = _forwarded_from(bare, headers)
+        if forwarded is not None:
+            return forwarded, headers.get(H_KEY) or None
+    return Provenance(bare, message.partition, message.offset, decode_key(message.key)), \
+        message.key
 
 
 class Outlet:
@@ -98,7 +131,7 @@ class Outlet:
     ) -> None:
         letter = dead_letter(where, value, code, detail, now())
         self.metrics.dead_letters.labels(where.topic, code.value).inc()
-        await self.send("dead-letters", where.key, letter)
+        await self.send("dead-letters", letter.key, letter)
 
     async def conflict(self, where: Provenance, value: bytes | None, event_id: str) -> None:
         detail = f"event_id {event_id!r} was seen before for this key with other content"

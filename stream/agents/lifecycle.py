@@ -15,6 +15,7 @@ from schemas.events import (
     ReturnDeclared,
     parse_event,
 )
+from schemas.outputs import ErrorCode
 from schemas.types import format_instant
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
@@ -162,8 +163,8 @@ class Lifecycle:
         previous = state.published_view or {}
         firms = self.firm_lookup(message.partition)
         step = state.apply(event, result.digest, where.ref, firms, self.pipeline.policy)
-        if step.seen in (Seen.DUPLICATE, Seen.CONFLICT):
-            self.keep(state)  # a repeat changes nothing, and is not written
+        if step.seen in (Seen.DUPLICATE, Seen.CONFLICT, Seen.OVER_LIMIT):
+            self.keep(state)  # a repeat or a refusal changes nothing, and is not written
         else:
             if isinstance(event, DeclarationFiled | DeclarationAmended):
                 # Only a filing or an amendment changes the firm or the as-of time.
@@ -196,6 +197,18 @@ class Lifecycle:
             return
         if step.seen is Seen.CONFLICT:
             await self.outlet.conflict(where, message.value, event_id)
+            return
+        if step.seen is Seen.OVER_LIMIT:
+            limits = self.pipeline.policy.limits
+            detail = (
+                f"declaration {state.declaration_id} holds {len(state.event_ids)} events "
+                f"({state.stored_bytes} bytes); the limits are "
+                f"{limits.max_events_per_declaration} events, "
+                f"{limits.max_declaration_bytes} bytes"
+            )
+            await self.outlet.dead_letter(
+                where, message.value, ErrorCode.LIMIT_EXCEEDED, detail
+            )
             return
         self.metrics.events_applied.labels(where.topic).inc()
         await self.publish_changes(state, step, message.partition, where)

@@ -11,6 +11,9 @@ class Seen(StrEnum):
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
     REDELIVERED = "redelivered"  # the very message already handled, read again after a restart
+    # New, but its key's state is full (stream.core.lifecycle): refused, and not noted, so
+    # that read again, or repeated, it is refused again.
+    OVER_LIMIT = "over-limit"
 
 
 @dataclass
@@ -34,6 +37,11 @@ class Ledger:
         self.digests[event_id] = digest
         self.handled[ref] = Seen.NEW.value
         return Seen.NEW
+
+    def forget(self, event_id: str, ref: str) -> None:
+        """Undo the noting of a new event that was then refused."""
+        self.digests.pop(event_id, None)
+        self.handled.pop(ref, None)
 
     def outcome_of(self, ref: str) -> Seen:
         """What a handled message was (ledgers stored before repeats went unnoted may

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView, FirmLookup, Timeline, view_of
@@ -70,7 +72,9 @@ class DeclarationState:
     indexed_firm: str | None = None  # the firm this declaration is listed under
     indexed_at: str | None = None  # and the as-of time it was last listed with
     closing_day: str | None = None  # the day it is listed under among closed ones
-    # Not stored: the last assessment (reused while it holds) and each event's JSON form.
+    stored_bytes: int = 0  # the events' and returns' JSON forms, added up (the limits')
+    # Not stored: the last assessment (reused while it holds) and each event's JSON form,
+    # by its key space and id ("e:" a lifecycle event, "r:" a return: ids may be alike).
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -96,6 +100,9 @@ class DeclarationState:
             # consumers know a record by its provenance, so saying it twice is harmless.
             return Step(ledger.outcome_of(ref))
         if seen is Seen.NEW:
+            if not self._admit(event, policy):
+                ledger.forget(event.event_id, ref)
+                return Step(Seen.OVER_LIMIT)
             if isinstance(event, ReturnDeclared):
                 self.returns[event.event_id] = event
             elif isinstance(event, LifecycleEvent):
@@ -107,6 +114,20 @@ class DeclarationState:
         if isinstance(event, ReturnDeclared):
             step.firm_fact = event
         return step
+
+    def _admit(self, event: Event, policy: Policy) -> bool:
+        """Whether a new event fits within the declaration's limits (and if it does, its
+        size is counted). Which events fit depends on the order they arrive in: the one
+        place besides event-id conflicts where arrival order decides what counts."""
+        limits = policy.limits
+        if len(self.events) + len(self.returns) >= limits.max_events_per_declaration:
+            return False
+        size = len(orjson.dumps(self._json_of(event)))
+        if self.stored_bytes + size > limits.max_declaration_bytes:
+            self._json.pop(_json_key(event), None)
+            return False
+        self.stored_bytes += size
+        return True
 
     @property
     def event_ids(self) -> frozenset[str]:
@@ -165,12 +186,14 @@ class DeclarationState:
             "indexed_firm": self.indexed_firm,
             "indexed_at": self.indexed_at,
             "closing_day": self.closing_day,
+            "stored_bytes": self.stored_bytes,
         }
 
     def _json_of(self, event: Event) -> dict[str, Any]:
-        stored = self._json.get(event.event_id)
+        key = _json_key(event)
+        stored = self._json.get(key)
         if stored is None:
-            stored = self._json[event.event_id] = event.model_dump(mode="json")
+            stored = self._json[key] = event.model_dump(mode="json")
         return stored
 
     @classmethod
@@ -178,7 +201,11 @@ class DeclarationState:
         events = [parse_event(e) for e in data["events"]]
         returns = [parse_event(r) for r in data["returns"]]
         clearance = data["clearance"]
-        json_forms = {d["event_id"]: d for d in (*data["events"], *data["returns"])}
+        json_forms = {f"e:{d['event_id']}": d for d in data["events"]}
+        json_forms.update({f"r:{d['event_id']}": d for d in data["returns"]})
+        stored_bytes = data.get("stored_bytes")
+        if stored_bytes is None:  # stored before the limits: count it once
+            stored_bytes = sum(len(orjson.dumps(d)) for d in json_forms.values())
         return cls(
             declaration_id=data["id"],
             ledger=Ledger.from_json(data["ledger"]),
@@ -193,5 +220,10 @@ class DeclarationState:
             indexed_firm=data.get("indexed_firm"),
             indexed_at=data.get("indexed_at"),
             closing_day=data.get("closing_day"),
+            stored_bytes=stored_bytes,
             _json=json_forms,
         )
+
+
+def _json_key(event: Event) -> str:
+    return f"{'r' if isinstance(event, ReturnDeclared) else 'e'}:{event.event_id}"

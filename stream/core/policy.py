@@ -54,6 +54,15 @@ class RetentionPolicy(_Frozen):
     closed_days: int = Field(400, ge=1)
 
 
+class LimitsPolicy(_Frozen):
+    # What one declaration's state may hold, so that no producer can make it too large to
+    # store: a new event past either limit is refused (a LIMIT_EXCEEDED dead letter).
+    max_events_per_declaration: int = Field(500, ge=1)
+    # The events' stored JSON, added up. The state's changelog accepts three times the
+    # largest input (stream.pipeline), which this default leaves well inside.
+    max_declaration_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+
+
 class Policy(_Frozen):
     version: str = Field(min_length=1)
     # A secret in production (CUSTOMS_STREAM_SAMPLING_SALT replaces it): whoever knows it
@@ -66,6 +75,7 @@ class Policy(_Frozen):
     classification: dict[ProductCategory, tuple[Digits, ...]] = Field(default_factory=dict)
     perishable: PerishablePolicy = PerishablePolicy()
     retention: RetentionPolicy = RetentionPolicy()
+    limits: LimitsPolicy = LimitsPolicy()
     # Ports that metrics name; any other is reported as "other", so that no input can
     # grow the number of time series. The green channel's ports are always named.
     reported_ports: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")], ...] = ()

@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
+from faust.agents.agent import AgentTestWrapper as Agent
 from pydantic import BaseModel
 
-from stream.agents.common import H_KEY, H_OFFSET, H_PARTITION, H_TOPIC, Outlet, partition_for
+from stream.agents.common import Outlet, partition_for
 from stream.app import build_pipeline
 from stream.outbox import HeldTable
 from stream.pipeline import Pipeline
@@ -53,8 +54,30 @@ async def pipeline(
         """No broker stands behind agent tests: a changelog write stays on its way."""
 
     monkeypatch.setattr(HeldTable, "_write", on_its_way)
+    monkeypatch.setattr(Agent, "to_message", _read_from_its_topic(Agent.to_message))
     built.app.flow_control.resume()
     yield built
+
+
+# A header only these tests set: the topic (bare name) and offset a message is to be read
+# from. The agents see the message as read there; the header itself is taken off.
+READ_FROM = "x-test-read-from"
+
+
+def _read_from_its_topic(to_message: Any) -> Any:
+    """Faust's test_context names a many-topic channel's messages "<internal>"; give each
+    message the topic and offset it is meant to be read from, as the consumer would."""
+
+    def wrapped(self: Agent, key: Any, value: Any, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        where = headers.pop(READ_FROM, None)
+        message = to_message(self, key, value, headers=headers or None, **kwargs)
+        if where is not None:
+            topic, offset = where.decode().rsplit(":", 1)
+            message.topic, message.offset = f"customs.{topic}", int(offset)
+        return message
+
+    return wrapped
 
 
 @pytest.fixture
@@ -77,15 +100,11 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Captured:
 
 def read_from(topic: str, key: str | None, offset: int, partitions: int = 4,
               partition: int | None = None) -> dict[str, Any]:
-    """put() arguments for a message as if read from ``topic`` at ``offset``: the
-    provenance rides in the headers the pipeline uses for forwarded messages."""
+    """put() arguments for a message read from ``topic`` at ``offset``."""
     if partition is None:
         partition = partition_for(key, partitions) if key else 0
     return {
         "key": key.encode() if key else None,
         "partition": partition,
-        "headers": {
-            H_TOPIC: topic.encode(), H_PARTITION: str(partition).encode(),
-            H_OFFSET: str(offset).encode(), H_KEY: key.encode() if key else b"",
-        },
+        "headers": {READ_FROM: f"{topic}:{offset}".encode()},
     }

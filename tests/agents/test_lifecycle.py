@@ -292,3 +292,80 @@ async def test_a_fact_that_fails_to_be_stored_leaves_the_kept_history_as_it_was(
     with pytest.raises(RuntimeError):
         firms_.fold(partition, model(late), 10)
     assert len(firms_.history(partition, FIRM).facts) == 3
+
+
+FORGED = {  # what a producer may claim in headers; believed only on forwarding topics
+    "x-source-topic": b"releases", "x-source-partition": b"0", "x-source-offset": b"5",
+}
+
+
+async def test_a_release_on_declarations_is_wrong_topic_whatever_its_headers_say(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        forged = read_from("declarations", DECL, 2)
+        forged["headers"] = {**forged["headers"], **FORGED}
+        await agent.put(json.dumps(release).encode(), **forged)
+    [letter] = captured.on("dead-letters")
+    assert (letter.value["error_code"], letter.value["source_topic"]) == (
+        "WRONG_TOPIC", "declarations")
+    assert letter.value["offset"] == 2
+    assert [s.value["status"] for s in captured.on("declaration-status")] == ["ACCEPTED"]
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # no provenance at all
+    {**FORGED, "x-source-partition": b"zero"},
+    {**FORGED, "x-source-offset": b"-5"},
+    {**FORGED, "x-source-topic": b"firms"},  # not a lifecycle input
+    {**FORGED, "x-source-topic": b"\xff" * 100000},
+])
+async def test_a_forward_with_malformed_provenance_is_judged_as_read_there(
+    pipeline: Pipeline, captured: Captured, headers: dict[str, bytes]
+) -> None:
+    release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        message = read_from("lifecycle-rekeyed", DECL, 3)
+        message["headers"] = {**message["headers"], **headers}
+        await agent.put(json.dumps(release).encode(), **message)
+    [letter] = captured.on("dead-letters")
+    assert (letter.value["error_code"], letter.value["source_topic"]) == (
+        "WRONG_TOPIC", "lifecycle-rekeyed")
+    assert captured.on("declaration-status") == []
+
+
+async def test_a_forward_names_the_input_it_forwards(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        message = read_from("lifecycle-rekeyed", DECL, 3)
+        message["headers"] = {**message["headers"], **FORGED, "x-source-key": b""}
+        await agent.put(json.dumps(release).encode(), **message)
+        await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 6))
+    [repeat] = captured.on("duplicates")
+    assert (repeat.value["source_topic"], repeat.value["offset"]) == ("releases", 6)
+    assert [s.value["status"] for s in captured.on("declaration-status")] == [
+        "ACCEPTED", "RELEASED"]
+
+
+async def test_an_event_past_the_declarations_limit_is_a_dead_letter(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    limits = pipeline.policy.limits.model_copy(update={"max_events_per_declaration": 2})
+    pipeline.policy = pipeline.policy.model_copy(update={"limits": limits})
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        ordered = lifecycle("InspectionOrdered", "2026-05-09T11:00:00+08:00")
+        await agent.put(json.dumps(ordered).encode(), **read_from("inspections", DECL, 2))
+        release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+        await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 3))
+    [letter] = captured.on("dead-letters")
+    assert (letter.value["error_code"], letter.value["offset"]) == ("LIMIT_EXCEEDED", 3)
+    assert "2 events" in letter.value["error_detail"]
+    assert [s.value["status"] for s in captured.on("declaration-status")] == [
+        "ACCEPTED", "INSPECTION_ORDERED"]
+    assert len(pipeline.handlers["lifecycle"].load(DECL).events) == 2
