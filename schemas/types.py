@@ -17,8 +17,21 @@ def _require_text(value: Any) -> Any:
     return value
 
 
+# The instants the pipeline takes. It adds and subtracts years (look-back, retention,
+# grace) from event times, which must stay inside what datetime can hold: no customs
+# event is from before 1900, and none from the year 9000 on.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-10:00, past year 9999 in UTC
+        instant = None
+    if instant is None or not EARLIEST <= instant <= LATEST:
+        raise ValueError("timestamp out of range (years 1900 to 8999, in UTC)")
+    return instant
 
 
 @lru_cache(maxsize=1 << 16)

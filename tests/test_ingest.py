@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from schemas.events import DeclarationFiled
@@ -191,3 +191,29 @@ def test_an_excerpt_cut_through_a_character_stays_text() -> None:
     text, encoding = excerpt(b"a" + body)
     assert encoding == "utf-8" and len(text.encode()) == RAW_EXCERPT_BYTES - 1
     assert excerpt(b"\xff" + body)[1] == "base64"  # not text where it is not cut
+
+
+OFFSETS = st.integers(-(23 * 60 + 59), 23 * 60 + 59)
+
+
+@given(st.datetimes(), OFFSETS, st.sampled_from(["occurred_at", "scheduled_departure"]))
+@example(datetime(9999, 12, 31, 23, 59, 59), -600, "occurred_at")
+@example(datetime(1, 1, 1), 14 * 60, "scheduled_departure")
+@settings(max_examples=300)
+def test_any_rfc3339_timestamp_is_an_event_or_a_schema_violation(
+    moment: datetime, offset: int, name: str
+) -> None:
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset), 60)
+    text = f"{moment.isoformat(timespec='seconds')}{sign}{hours:02}:{minutes:02}"
+    result = decode("declarations", None, raw({**filed(), name: text}))
+    assert isinstance(result, Decoded) or result.code is ErrorCode.SCHEMA_VIOLATION
+
+
+def test_timestamps_past_what_the_pipeline_can_compute_with_are_schema_violations() -> None:
+    for text in ("9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+14:00",
+                 "1899-12-31T23:59:59Z", "9000-01-01T00:00:00Z"):
+        assert code("declarations", None, raw({**filed(), "occurred_at": text})) == (
+            ErrorCode.SCHEMA_VIOLATION)
+    assert code("declarations", None, raw({**filed(), "occurred_at": "1969-07-20T20:17:40Z"})) \
+        is None
