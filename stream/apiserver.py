@@ -28,7 +28,7 @@ def application(settings: Settings, book: ReadStore, feed: ReadModelFeed) -> web
     app = web.Application(middlewares=guard.middlewares(settings.cors_origins))
     metrics = Metrics()
     mount(app.router, book, feed, TokenStore(settings.tokens_file), policy_of(settings),
-          ready=feed.ready.is_set, metrics=metrics)
+          ready=lambda: feed.following, metrics=metrics)
 
     async def exposition(request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(metrics.registry),

@@ -100,5 +100,5 @@ def _serve_web(pipeline: Pipeline) -> None:
     app = pipeline.app
     pipeline.api = mount(
         guard.router(app), book, feed, TokenStore(settings.tokens_file), pipeline.policy,
-        ready=lambda: feed.ready.is_set() and not app.rebalancing, metrics=pipeline.metrics,
+        ready=lambda: feed.following and not app.rebalancing, metrics=pipeline.metrics,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -25,6 +26,30 @@ from stream.readstore import ReadStore
 from stream.topics import Topology
 
 log = logging.getLogger(__name__)
+STALE_AFTER = 30.0  # seconds without a poll after which the feed is taken for stopped
+# What the read model takes from a record, and of what type: checked before it is applied.
+_STATUS_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "declaration_id": str, "sequence": int, "status": str, "buyer_id": (str, type(None)),
+}
+_LETTER_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "source_topic": str, "partition": int, "offset": int, "error_code": str,
+}
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise ValueError(f"not {what}")
+
+
+def _shaped(record: Any, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    """``record`` when it is an object whose fields have the types given, else ValueError."""
+    _require(isinstance(record, dict), "an object")
+    for name, kind in fields.items():
+        value = record.get(name)
+        _require(isinstance(value, kind) and not isinstance(value, bool), f"{name} of its type")
+    return record  # type: ignore[no-any-return]
+
+
 EVENTS_HEADER = "x-events"  # on a status update: the ids of the events it was built from
 
 
@@ -59,6 +84,7 @@ class ReadModelFeed:
             for topic, partition in [where.rsplit(":", 1)]
         }
         self.malformed = 0  # records skipped because they could not be read
+        self.polled_at = time.monotonic()  # when the feed last asked for records
         self._names = {
             topology.name(t): t
             for t in ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts")
@@ -74,17 +100,25 @@ class ReadModelFeed:
         return [tp for tp in every if tp.topic != firm_facts or tp.partition == 0]
 
     def _apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        """Apply one record, or raise ValueError before anything of it is applied."""
         kind = self._names[topic]
         if kind == "clearance-kpis":
-            self.book.apply_kpi((key or b"").decode(), orjson.loads(value) if value else None)
+            snapshot = orjson.loads(value) if value else None
+            _require(snapshot is None or isinstance(snapshot, dict), "a KPI snapshot")
+            self.book.apply_kpi((key or b"").decode(), snapshot)
         elif value is None:
             return
         elif kind == "declaration-status":
-            self.book.apply_status(orjson.loads(value))
+            self.book.apply_status(_shaped(orjson.loads(value), _STATUS_FIELDS))
         elif kind == "dead-letters":
-            self.book.apply_dead_letter(orjson.loads(value))
+            self.book.apply_dead_letter(_shaped(orjson.loads(value), _LETTER_FIELDS))
         else:
-            self.book.apply_firm_fact(orjson.loads(value))
+            self.book.apply_firm_fact(_shaped(orjson.loads(value), {}))
+
+    @property
+    def following(self) -> bool:
+        """Caught up, and still reading: not ready when the feed has stopped."""
+        return self.ready.is_set() and time.monotonic() - self.polled_at < STALE_AFTER
 
     async def run(self) -> None:
         """Follow the topics until cancelled. After a broker error it reconnects and
@@ -99,12 +133,18 @@ class ReadModelFeed:
                 self.ready.clear()
                 log.warning("read model feed interrupted (%s); reconnecting", exc)
                 await asyncio.sleep(1.0)
+            except Exception:  # never a dead feed behind a ready answer: not ready, again
+                self.ready.clear()
+                log.exception("read model feed failed; starting it again")
+                await asyncio.sleep(1.0)
 
     def _take(self, tp: TopicPartition, message: Any) -> None:
-        """Apply one record; a record that cannot be read is skipped and counted."""
+        """Apply one record; a record that cannot be read is skipped and counted. Its
+        shape is checked before anything of it is applied, so a bad record never leaves
+        half of itself behind; whatever else it raises, the feed goes on past it."""
         try:
             self._apply(tp.topic, message.key, message.value)
-        except (ValueError, KeyError, TypeError) as exc:  # orjson's errors are ValueErrors
+        except Exception as exc:  # a record's fault, never the feed's: skip it
             self.malformed += 1
             log.warning(
                 "skipped a malformed record at %s:%s:%s (%s)",
@@ -138,6 +178,7 @@ class ReadModelFeed:
             targets = await consumer.end_offsets(partitions)
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                self.polled_at = time.monotonic()
                 # Applied and stored with no await between: a request never sees half
                 # of a batch, and the checkpoint always matches the state it covers.
                 for tp, messages in batch.items():

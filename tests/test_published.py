@@ -105,3 +105,42 @@ def test_the_read_model_skips_and_counts_a_record_it_cannot_read(tmp_path: Path)
     status = feed.book.status("1")
     assert status is not None and status["status"] == "ACCEPTED"
     assert feed.positions[tp] == 3  # a reconnect carries on from here
+
+
+def test_a_record_of_the_wrong_shape_is_skipped_whole(tmp_path: Path) -> None:
+    topology = Topology("customs", 4, 1024)
+    feed = ReadModelFeed("127.0.0.1:1", topology, ReadStore(tmp_path))
+    status = TopicPartition(topology.name("declaration-status"), 0)
+    letters = TopicPartition(topology.name("dead-letters"), 0)
+    kpis = TopicPartition(topology.name("clearance-kpis"), 0)
+    facts = TopicPartition(topology.name("firm-facts"), 0)
+
+    def record(offset: int, value: bytes) -> SimpleNamespace:
+        return SimpleNamespace(key=b"1", value=value, headers=(), offset=offset)
+
+    bad = [
+        (status, b"[1, 2]"),
+        (status, orjson.dumps({**update("1", 1, "ACCEPTED", "b1"), "status": {"x": 1}})),
+        (status, orjson.dumps({**update("1", 1, "ACCEPTED", "b1"), "sequence": "9"})),
+        (status, orjson.dumps({**update("1", 1, "ACCEPTED", "b1"), "buyer_id": ["b2"]})),
+        (letters, orjson.dumps({"source_topic": "x", "partition": "0", "offset": 1,
+                                "error_code": "INVALID_JSON"})),
+        (kpis, b"7"),
+        (facts, b'{"event_type": "FirmEnrolled"}'),
+        (facts, b"\\xff"),
+    ]
+    for offset, (tp, value) in enumerate(bad):
+        feed._take(tp, record(offset, value))
+    assert feed.malformed == len(bad)
+    assert feed.book.status("1") is None and feed.book.total() == 0
+    assert feed.book.dead_letters == {} and feed.book.kpis == {}
+    feed._take(status, record(99, orjson.dumps(update("1", 1, "ACCEPTED", "b1"))))
+    assert feed.book.status_counts() == {"ACCEPTED": 1}
+
+
+async def test_a_feed_that_stopped_reading_is_not_ready(tmp_path: Path) -> None:
+    feed = ReadModelFeed("127.0.0.1:1", Topology("customs", 4, 1024), ReadStore(tmp_path))
+    feed.ready.set()
+    assert feed.following
+    feed.polled_at -= 31  # no poll for longer than a stalled feed is given
+    assert not feed.following

@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from pydantic import TypeAdapter, ValidationError
 
-from schemas.types import format_instant
+from schemas.types import Timestamp, format_instant
 from stream.core.eligibility import firm_eligibility_at
 from stream.core.policy import Policy
 from stream.readstore import ReadStore
@@ -41,6 +42,9 @@ def error_response(exc: ApiError) -> web.Response:
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+INSTANT: TypeAdapter[datetime] = TypeAdapter(Timestamp)
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -103,13 +107,12 @@ class Api:
         if history is None:
             raise ApiError(404, f"no facts are known of firm {firm_id}")
         at = request.query.get("at")
-        try:
-            t = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
-        except ValueError as exc:
-            raise ApiError(400, "at must be an RFC 3339 time with an offset") from exc
-        if t.tzinfo is None:
-            raise ApiError(400, "at must carry an offset (e.g. 2026-05-09T09:00:00+08:00)")
-        e = firm_eligibility_at(firm_id, history, t.astimezone(UTC), self.policy)
+        try:  # read as an event's time is: RFC 3339, an offset, years 1900 to 8999
+            t = INSTANT.validate_python(at) if at else datetime.now(UTC)
+        except ValidationError as exc:
+            raise ApiError(400, "at must be an RFC 3339 time with an offset (e.g. "
+                           "2026-05-09T09:00:00+08:00), from 1900 to 8999") from exc
+        e = firm_eligibility_at(firm_id, history, t, self.policy)
         return {
             "firm_id": firm_id, "as_of": format_instant(e.as_of), "channel": e.channel.value,
             "reasons": list(e.reasons), "enrolled": e.enrolled, "certificates": e.certificates,

@@ -30,6 +30,7 @@ def add_routes(router: web.UrlDispatcher, api: Api) -> None:
     static = resources.files("stream.web") / "static"
     page = (static / "board.html").read_text()
     chart = (static / "chart.umd.min.js").read_text()  # Chart.js, served from here: no CDN
+    script = (static / "board.js").read_text()  # not inline: the page's CSP allows 'self'
 
     async def board(request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html")
@@ -38,6 +39,10 @@ def add_routes(router: web.UrlDispatcher, api: Api) -> None:
         return web.Response(text=chart, content_type="text/javascript",
                             headers={"Cache-Control": "max-age=86400"})
 
+    async def board_js(request: web.Request) -> web.Response:
+        return web.Response(text=script, content_type="text/javascript")
+
     router.add_get("/board", board)
     router.add_get("/board/chart.js", chart_js)
+    router.add_get("/board/board.js", board_js)
     router.add_get("/board/data", guarded(lambda request: board_data(api, request)))

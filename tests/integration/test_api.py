@@ -120,6 +120,10 @@ async def test_access_rules_and_endpoints(served: tuple[int, ReplayRun]) -> None
     assert get(port, "/firms/91330206MA2A777777/eligibility", BUYER_1)[0] == 403
     assert get(port, "/firms/91330206MA2Z999999/eligibility", OPS)[0] == 404
     assert get(port, "/firms/91330206MA2A777777/eligibility?at=yesterday", OPS)[0] == 400
+    for out_of_range in ("9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00%2B14:00",
+                         "2026-05-09T09:00:00"):  # past datetime's range; no offset
+        answer = get(port, f"/firms/91330206MA2A777777/eligibility?at={out_of_range}", OPS)
+        assert answer[0] == 400, out_of_range
 
     status, kpis = get(port, "/kpis", BUYER_1)
     assert status == 200 and {(k["port"], k["channel"]) for k in kpis["kpis"]} == {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import urllib.error
+import urllib.request
 from html.parser import HTMLParser
 
 from stream.replay import ReplayRun
@@ -121,3 +123,43 @@ async def test_the_clearance_table_fits_1366_pixels_beside_its_chart(
     assert green and standard  # both channels shown, per port, from the KPIs
     assert dict(seen["datasets"])["green · mean h"] == [green.get(p) for p in ports]
     assert dict(seen["datasets"])["standard · mean h"] == [standard.get(p) for p in ports]
+
+
+ADDRESS = """
+new Promise((resolve, reject) => {
+  const deadline = Date.now() + 20000;
+  (function check() {
+    if (document.querySelectorAll("#kpis tr").length) resolve(location.href);
+    else if (Date.now() > deadline) reject(new Error("the board did not render"));
+    else setTimeout(check, 100);
+  })();
+})
+"""
+
+
+async def test_the_token_leaves_the_address_bar_once_the_board_has_read_it(
+    served: tuple[int, ReplayRun],
+) -> None:
+    port, _ = served
+    shown = await evaluate(f"http://127.0.0.1:{port}/board#token={OPS}", ADDRESS, width=1366)
+    assert shown == f"http://127.0.0.1:{port}/board"  # rendered with data, under its CSP
+    assert OPS not in shown
+
+
+def test_every_answer_carries_the_security_headers(served: tuple[int, ReplayRun]) -> None:
+    port, _ = served
+    paths = ["/board", "/board/board.js", "/board/chart.js", "/board/data", "/health",
+             "/declarations/310020260000000601", "/no/such/page"]
+    assert paths
+    for path in paths:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                         headers={"Authorization": f"Bearer {OPS}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                headers = answer.headers
+        except urllib.error.HTTPError as refused:
+            headers = refused.headers
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
