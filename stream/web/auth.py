@@ -105,9 +105,13 @@ class Tokens:
         if path is None:
             return cls()
         try:
-            text = path.read_text()
+            text = path.read_bytes().decode("utf-8")
         except FileNotFoundError:
             raise TokensError(f"tokens file not found: {path}") from None
+        except OSError as exc:  # permissions, a directory in its place, ...
+            raise TokensError(f"tokens file {path} cannot be read ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise TokensError(f"tokens file {path} is not UTF-8 text") from None
         return cls(parse(text, path))
 
     def authenticate(self, authorization: str | None) -> Principal | None:
@@ -125,26 +129,28 @@ class Tokens:
 @dataclass
 class TokenStore:
     """The tokens of a file, read again when the file changes. A file that turns
-    invalid closes the API (no principal) until it is mended: a revocation must never
-    be undone by a typo."""
+    invalid or unreadable closes the API (no principal) until it is mended: a
+    revocation must never be undone by a typo. Its state (inode, size, times) is
+    remembered only once it was read whole, so a file that could not be read is tried
+    again at the next look, and a file replaced by a rename is seen as changed."""
 
     path: Path | None
     tokens: Tokens = field(default_factory=Tokens)
-    _seen: tuple[int, int] | None = None
+    _seen: tuple[int, ...] | None = None
     _looked: float = 0.0
 
     def __post_init__(self) -> None:
         self.tokens = Tokens.load(self.path)  # at start, an invalid file is an error
         self._seen = self._stamp()
 
-    def _stamp(self) -> tuple[int, int] | None:
+    def _stamp(self) -> tuple[int, ...] | None:
         if self.path is None:
             return None
         try:
             stat = self.path.stat()
-        except FileNotFoundError:
+        except OSError:
             return None
-        return stat.st_mtime_ns, stat.st_size
+        return stat.st_ino, stat.st_dev, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
     def current(self) -> Tokens:
         now = time.monotonic()
@@ -152,14 +158,16 @@ class TokenStore:
             return self.tokens
         self._looked = now
         stamp = self._stamp()
-        if stamp != self._seen:
-            self._seen = stamp
+        if stamp is None or stamp != self._seen:
             try:
                 self.tokens = Tokens.load(self.path)
-                log.info("tokens file read again: %d tokens", len(self.tokens.principals))
             except TokensError as exc:
-                self.tokens = Tokens()
-                log.error("%s; every data endpoint answers 401 until it is mended", exc)
+                if self.tokens.principals or self._seen is not None:
+                    log.error("%s; every data endpoint answers 401 until it is mended", exc)
+                self.tokens, self._seen = Tokens(), None
+            else:
+                self._seen = stamp
+                log.info("tokens file read again: %d tokens", len(self.tokens.principals))
         return self.tokens
 
 
@@ -175,12 +183,27 @@ def _entry(principal: Principal) -> str:
 
 
 def write(path: Path, principals: tuple[Principal, ...]) -> None:
-    """Write the file whole (readable by its owner only), replacing it atomically."""
+    """Write the file whole, replacing it atomically: a new file readable by its owner
+    only; a file that exists keeps its owner and mode (a service may read it as its
+    own user). The draft is private from the moment it exists."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        before: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        before = None
     draft = path.with_name(f".{path.name}.{os.getpid()}")
-    draft.write_text("\n".join(_entry(p) for p in principals))
-    draft.chmod(0o600)
-    draft.replace(path)
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write("\n".join(_entry(p) for p in principals))
+            if before is not None:
+                if (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
+                    os.fchown(file.fileno(), before.st_uid, before.st_gid)
+                os.fchmod(file.fileno(), before.st_mode & 0o777)
+        draft.replace(path)
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
 
 
 def add(path: Path, role: Literal["ops", "buyer"], buyer_id: str | None = None,

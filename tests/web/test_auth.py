@@ -115,3 +115,66 @@ def test_a_header_that_is_not_utf8_is_no_token_and_no_error() -> None:
     tokens = Tokens((Principal(id="tok-00000000", sha256=digest(OPS), role="ops"),))
     not_utf8 = b"\xa1\xff".decode("utf-8", "surrogateescape")  # as aiohttp hands it over
     assert tokens.authenticate(f"Bearer {not_utf8}") is None
+
+
+def store_of(path: Path, monkeypatch: pytest.MonkeyPatch) -> TokenStore:
+    monkeypatch.setattr(auth, "RELOAD_EVERY", 0.0)  # look at the file at every request
+    return TokenStore(path)
+
+
+@pytest.mark.parametrize("breakage", ["not utf-8", "a directory", "removed"])
+def test_a_tokens_file_that_cannot_be_read_closes_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    breakage: str,
+) -> None:
+    path = tmp_path / "tokens.toml"
+    hashed_file(path, **{OPS: ("ops", None)})
+    store = store_of(path, monkeypatch)
+    assert store.current().authenticate(f"Bearer {OPS}") is not None
+    path.unlink()
+    if breakage == "not utf-8":
+        path.write_bytes(b'[[token]]\nname = "\xff\xfe"\n')
+    elif breakage == "a directory":
+        path.mkdir()
+    assert store.current().authenticate(f"Bearer {OPS}") is None  # closed, never a 500
+    assert store.current().principals == ()  # and still closed at the next look
+    assert "401 until it is mended" in caplog.text and digest(OPS) not in caplog.text
+    if path.is_dir():
+        path.rmdir()
+    else:
+        path.unlink(missing_ok=True)
+    hashed_file(path, **{OPS: ("ops", None)})  # mended: the same file as before
+    assert store.current().authenticate(f"Bearer {OPS}") is not None
+
+
+def test_a_file_replaced_by_a_rename_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tokens.toml"
+    hashed_file(path, **{OPS: ("ops", None), BUYER: ("buyer", "buyer-001")})
+    store = store_of(path, monkeypatch)
+    assert store.current().authenticate(f"Bearer {BUYER}") is not None
+    # The same size and times, another file: as a deployment's tool may replace it.
+    replacement = tmp_path / "next.toml"
+    hashed_file(replacement, **{OPS: ("ops", None), "x" * len(BUYER): ("buyer", "buyer-001")})
+    stat = path.stat()
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert replacement.stat().st_size == stat.st_size
+    replacement.replace(path)
+    assert store.current().authenticate(f"Bearer {BUYER}") is None
+
+
+def test_adding_and_revoking_keep_the_files_owner_and_mode(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.toml"
+    auth.add(path, "ops", name="first")
+    assert path.stat().st_mode & 0o777 == 0o600  # a new file: its owner's only
+    path.chmod(0o640)
+    if os.geteuid() == 0:  # as root, give it to another user, as a deployment would
+        os.chown(path, 4321, 4321)
+    _, second = auth.add(path, "buyer", buyer_id="buyer-001")
+    auth.revoke(path, second.id)
+    assert path.stat().st_mode & 0o777 == 0o640
+    if os.geteuid() == 0:
+        assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4321)
+    assert [p.name for p in Tokens.load(path).principals] == ["first"]
+    assert not list(tmp_path.glob(".tokens.toml.*"))  # no draft left behind
