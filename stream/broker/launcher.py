@@ -121,15 +121,12 @@ class LocalBroker:
             secure.make_tls(self.home / "tls")
             name, extra = "server-secure.properties", secure.config_values(self.home)
         config = self.home / "server.properties"
-        config.write_text(
-            (RESOURCES / name).read_text().format(
-                port=self.port,
-                controller_port=self.controller_port,
-                data_dir=self.data_dir.resolve(),
-                **extra,
-            )
-        )
-        config.chmod(0o600)
+        secure.write_private(config, (RESOURCES / name).read_text().format(
+            port=self.port,
+            controller_port=self.controller_port,
+            data_dir=self.data_dir.resolve(),
+            **extra,
+        ))
         log4j = self.home / "log4j2.yaml"
         log4j.write_text((RESOURCES / "log4j2.yaml").read_text())
         return config
@@ -137,14 +134,22 @@ class LocalBroker:
     def _format_storage(self, config: Path) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        command = [
-            self._java(), "-cp", f"{self.lib_dir}/*", "kafka.tools.StorageTool",
+        arguments = [
+            "kafka.tools.StorageTool",
             # `=`: one id in 64 starts with "-", which argparse would take for an option
             "format", f"--cluster-id={_cluster_id()}", "-c", str(config),
         ]
         if self.secure:  # the SCRAM users exist from the first start on
-            command += secure.scram_arguments(secure.users(self.home))
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+            arguments += secure.scram_arguments(secure.users(self.home))
+        # The main class and its arguments from a private file (java's @argfile): a
+        # password on a command line is visible to every user of the machine (ps).
+        argfile = self.home / "format.args"
+        secure.write_private(argfile, "\n".join(f'"{a}"' for a in arguments) + "\n")
+        command = [self._java(), "-cp", f"{self.lib_dir}/*", f"@{argfile}"]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+        finally:
+            argfile.unlink(missing_ok=True)
         if result.returncode != 0:
             output = result.stdout + result.stderr
             for password in secure.users(self.home).values() if self.secure else ():

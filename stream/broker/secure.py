@@ -4,20 +4,26 @@ random passwords, and ACLs per principal.
 
 Principals and what they may do, for a topic prefix P and a pipeline app id A:
 
-- ``erp``: write ``P.declarations`` and ``P.returns``;
-- ``customs``: write ``P.inspections`` and ``P.releases``;
+- ``erp``: write ``P.declarations``;
+- ``customs``: write ``P.inspections``, ``P.releases`` and ``P.returns`` (a return is
+  declared under customs supervision, and counts against a firm's green channel);
 - ``certifier``: write ``P.firms``;
 - ``pipeline``: read (and create) the inputs; everything on its internal and output
-  topics, its changelogs (``A-…``) and its consumer group ``A``;
+  topics, its changelogs (``A-…``) and its consumer group ``A``. Only it may write the
+  forwarding topics, whose ``x-source-*`` headers the pipeline believes;
+- ``api``: read what an API replica follows (status, KPIs, dead letters, firm facts);
 - ``dashboard``: read ``P.declaration-status`` and ``P.clearance-kpis``;
-- ``admin``: the broker's own user, a super user (creates ACLs and users).
+- ``admin``: the broker's own user, the only super user (creates ACLs and users).
 
-Passwords live in ``users.toml`` beside the broker's data, readable by its owner only.
+Passwords live in ``users.toml`` beside the broker's data, readable by its owner only;
+every file that holds one is private from the moment it is created, and no password is
+ever on a command line (the storage tool reads its arguments from a private file).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -32,10 +38,13 @@ from stream.settings import Settings
 from stream.topics import LIFECYCLE_INPUTS, SPECS, Role
 
 RESOURCES = resources.files("stream.broker") / "resources"
-USERS = ("admin", "pipeline", "erp", "customs", "certifier", "dashboard")
-WRITERS = {"erp": ("declarations", "returns"), "customs": ("inspections", "releases"),
+USERS = ("admin", "pipeline", "erp", "customs", "certifier", "api", "dashboard")
+WRITERS = {"erp": ("declarations",), "customs": ("inspections", "releases", "returns"),
            "certifier": ("firms",)}
-DASHBOARD_READS = ("declaration-status", "clearance-kpis")
+READERS = {
+    "dashboard": ("declaration-status", "clearance-kpis"),
+    "api": ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts"),
+}
 
 
 class SecurityError(RuntimeError):
@@ -46,6 +55,14 @@ def _run(command: list[str], cwd: Path) -> None:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SecurityError(f"{command[0]} {command[1]} failed: {result.stderr[-500:]}")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only, from the moment it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)  # an older file kept its mode: not any more
+        file.write(text)
 
 
 def make_tls(tls: Path) -> None:
@@ -83,8 +100,7 @@ def users(home: Path) -> dict[str, str]:
         return {k: str(v) for k, v in tomllib.loads(path.read_text()).items()}
     made = {name: secrets.token_urlsafe(24) for name in USERS}
     home.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in made.items()))
-    path.chmod(0o600)
+    write_private(path, "".join(f"{k} = {json.dumps(v)}\n" for k, v in made.items()))
     return made
 
 
@@ -126,8 +142,9 @@ def acl_lines(prefix: str, app_id: str) -> list[str]:
     lines += allow("pipeline", "GROUP", "PREFIXED", app_id, "ALL")
     lines += allow("pipeline", "CLUSTER", "LITERAL", "kafka-cluster", "DESCRIBE",
                    "DESCRIBE_CONFIGS", "IDEMPOTENT_WRITE")
-    for topic in DASHBOARD_READS:
-        lines += allow("dashboard", "TOPIC", "LITERAL", f"{prefix}.{topic}", "READ", "DESCRIBE")
+    for user, topics in READERS.items():
+        for topic in topics:
+            lines += allow(user, "TOPIC", "LITERAL", f"{prefix}.{topic}", "READ", "DESCRIBE")
     return lines
 
 
@@ -136,14 +153,14 @@ def grant(java: str, lib_dir: Path, home: Path, bootstrap: str, prefix: str,
     """Create the ACLs for a topic prefix and app id (as the admin user)."""
     admin = home / "admin.properties"
     password = users(home)["admin"]
-    admin.write_text(
+    write_private(
+        admin,
         f"bootstrap.servers={bootstrap}\nsecurity.protocol=SASL_SSL\n"
         "sasl.mechanism=SCRAM-SHA-512\n"
         "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="admin" password="{password}";\n'
-        f"ssl.truststore.type=PEM\nssl.truststore.location={home / 'tls' / 'ca.pem'}\n"
+        f"ssl.truststore.type=PEM\nssl.truststore.location={home / 'tls' / 'ca.pem'}\n",
     )
-    admin.chmod(0o600)
     spec = home / f"acls-{prefix}.tsv"
     spec.write_text("\n".join(acl_lines(prefix, app_id)) + "\n")
     source = home / "Acls.java"
