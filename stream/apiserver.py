@@ -22,6 +22,7 @@ from stream.topics import Topology
 from stream.web import guard
 from stream.web.auth import TokenStore
 from stream.web.mount import mount
+from stream.web.tls import server_context
 
 
 def application(settings: Settings, book: ReadStore, feed: ReadModelFeed) -> web.Application:
@@ -40,6 +41,7 @@ def application(settings: Settings, book: ReadStore, feed: ReadModelFeed) -> web
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT or SIGTERM (or ``stop``)."""
+    tls = server_context(settings)  # before anything starts: a bad pair is an error now
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -50,7 +52,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     following = asyncio.create_task(feed.run())
     try:
-        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        await web.TCPSite(runner, settings.web_host, settings.web_port, ssl_context=tls).start()
         await stop.wait()
     finally:
         following.cancel()

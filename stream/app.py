@@ -15,6 +15,7 @@ from stream.published import ReadModelFeed
 from stream.settings import Settings, policy_of
 from stream.topics import Topology
 from stream.web.guard import FAUST_ROUTES_OFF
+from stream.web.tls import server_context
 
 # What one fetch takes of each partition. Not a limit on message size: the broker hands
 # over a first record larger than this all the same (KIP-74). It bounds what waits in
@@ -46,6 +47,7 @@ def _faust_app(settings: Settings) -> faust.App:
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_bind=settings.web_host,
+        web_ssl_context=server_context(settings) if settings.web_enabled else None,
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,

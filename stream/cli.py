@@ -118,12 +118,13 @@ def worker() -> None:
     from stream.core.policy import PolicyError
     from stream.malloc import limit_arenas
     from stream.web.auth import TokensError
+    from stream.web.tls import WebTlsError
     from stream.worker import run_worker
 
     limit_arenas()
     try:
         run_worker(_settings())
-    except (BrokerUnavailable, PolicyError, TokensError, TopologyError) as exc:
+    except (BrokerUnavailable, PolicyError, TokensError, TopologyError, WebTlsError) as exc:
         _fail(str(exc))
 
 
@@ -132,7 +133,10 @@ def api() -> None:
     """Serve the HTTP API and the status board from the pipeline's output topics, without
     processing anything: run as many as the reading load needs."""
     from stream.apiserver import serve
+    from stream.core.policy import PolicyError
     from stream.malloc import limit_arenas
+    from stream.web.auth import TokensError
+    from stream.web.tls import WebTlsError
 
     limit_arenas()
     logging.basicConfig(level=logging.INFO,
@@ -140,7 +144,10 @@ def api() -> None:
     settings = _settings()
     typer.echo(f"api: serving http://{settings.web_host}:{settings.web_port} "
                f"(read model in {settings.data_dir / 'api' / settings.topic_prefix})", err=True)
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except (TokensError, PolicyError, WebTlsError) as exc:
+        _fail(str(exc))
 
 
 @app.command()

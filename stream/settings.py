@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Address the worker's HTTP API binds.")
     web_port: int = Field(6066, description="Port of the worker's HTTP API and /metrics.")
     web_enabled: bool = Field(True, description="Serve the HTTP API from the worker.")
+    web_tls_cert: Path | None = Field(
+        None, description="Certificate chain (PEM) the API serves HTTPS with; with _KEY.",
+    )
+    web_tls_key: Path | None = Field(None, description="Private key (PEM) of that certificate.")
     policy_file: Path = Field(DEFAULT_POLICY, description="Policy TOML (scope, rates, rules).")
     sampling_salt: SecretStr | None = Field(
         None, description="Secret salt of inspection sampling; replaces the policy file's.",
