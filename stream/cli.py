@@ -95,6 +95,22 @@ def broker_status(secure: SecureOption = False) -> None:
     typer.echo(f"broker running (pid {status.pid}) at {status.bootstrap}; log: {status.log_file}")
 
 
+@broker_app.command("compose-secrets")
+def broker_compose_secrets(
+    folder: Annotated[Path, typer.Argument(help="Where to make them (the secrets volume)")],
+) -> None:
+    """Make docker-compose.yml's secrets once: CA and certificates, users, ACLs."""
+    from stream.broker.compose import make_secrets
+    from stream.broker.secure import SecurityError
+
+    settings = _settings()
+    try:
+        made = make_secrets(folder, settings.topic_prefix, settings.app_id)
+    except SecurityError as exc:
+        _fail(str(exc))
+    typer.echo(f"secrets {'made' if made else 'kept'} in {folder}")
+
+
 @app.command()
 def topics() -> None:
     """Create the pipeline's topics that do not exist yet."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream.core.policy import Policy, load_policy, with_salt
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     )
     kafka_username: str | None = Field(None, description="SASL user (with SASL_SSL).")
     kafka_password: SecretStr | None = Field(None, description="SASL password (a secret).")
+    kafka_password_file: Path | None = Field(
+        None, description="A file holding the SASL password (instead of _PASSWORD).",
+    )
     kafka_ca_file: Path | None = Field(
         None, description="CA certificate(s) (PEM) that signed the brokers' certificates.",
     )
@@ -92,6 +95,17 @@ class Settings(BaseSettings):
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop", description="The worker's event loop: uvloop (faster) or asyncio's own.",
     )
+
+    @model_validator(mode="after")
+    def _password_from_its_file(self) -> Settings:
+        if self.kafka_password is None and self.kafka_password_file is not None:
+            try:
+                text = self.kafka_password_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:  # the path, never the content
+                raise ValueError(f"the Kafka password file {self.kafka_password_file} "
+                                 f"cannot be read ({type(exc).__name__})") from None
+            self.kafka_password = SecretStr(text)
+        return self
 
     @field_validator("topic_prefix")
     @classmethod

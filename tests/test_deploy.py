@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import generate_latest
 
+from stream.broker.compose import CLIENT_UIDS, make_secrets
+from stream.broker.secure import acl_lines
 from stream.metrics import Metrics
+from stream.settings import Settings
+from stream.web.tls import server_context
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
@@ -50,8 +55,8 @@ def test_compose_scales_workers_and_api_replicas() -> None:
     compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())
     worker, api = compose["services"]["worker"], compose["services"]["api"]
     # No fixed host port and no shared volume: `--scale worker=3` starts three.
-    assert "ports" not in worker and worker["volumes"] == ["/data"]
-    assert api["command"] == ["customs-stream", "api"] and api["volumes"] == ["/data"]
+    assert "ports" not in worker and worker["volumes"][0] == "/data"
+    assert api["command"] == ["customs-stream", "api"] and api["volumes"][0] == "/api-data"
     assert api["ports"] == ["6066-6069:6066"]
 
 
@@ -80,3 +85,88 @@ def test_consumer_lag_is_never_summed_over_workers() -> None:
     assert lag
     for query in lag:
         assert re.search(r"max by \(topic\) \(customs_consumer_lag\)", query), query
+
+
+def compose_file(*names: str) -> dict[str, Any]:
+    import yaml
+
+    merged: dict[str, Any] = {}
+    for name in names:
+        document = yaml.safe_load((DEPLOY.parent / name).read_text())
+        for service, fields in document["services"].items():
+            current = merged.setdefault("services", {}).setdefault(service, {})
+            for key, value in fields.items():
+                current[key] = {**current.get(key, {}), **value} if isinstance(value, dict) \
+                    else value
+    return merged
+
+
+def on_volume(path: str, made: Path) -> Path:
+    """Where a path under /secrets is among the secrets made into ``made``."""
+    assert path.startswith("/secrets/"), path
+    return made / path.removeprefix("/secrets/")
+
+
+def test_compose_is_secured_by_default(tmp_path: Path) -> None:
+    services = compose_file("docker-compose.yml")["services"]
+    kafka = services["kafka"]["environment"]
+    listeners = kafka["KAFKA_LISTENERS"].split(",")
+    assert [x for x in listeners if not x.startswith("SASL_SSL://")] == [
+        "CONTROLLER://127.0.0.1:9093"]  # the controller on the container's loopback only
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    # The secrets the services are pointed at are what the secrets service makes.
+    assert services["secrets"]["command"][-1] == "/secrets"
+    assert make_secrets(tmp_path, "customs", "customs-stream")
+    jaas = kafka["KAFKA_OPTS"].removeprefix("-Djava.security.auth.login.config=")
+    jaas_text = on_volume(jaas, tmp_path).read_text()
+    for key in ("KAFKA_SSL_KEYSTORE_LOCATION", "KAFKA_SSL_TRUSTSTORE_LOCATION"):
+        assert on_volume(kafka[key], tmp_path).is_file(), key
+    assert services["acls"]["command"] == ["sh", "/secrets/kafka/acls.sh"]
+    clients = {name: s for name, s in services.items()
+               if "CUSTOMS_STREAM_BROKER" in s.get("environment", {})}
+    assert set(clients) == {"worker", "api"}
+    for name, service in clients.items():
+        env = service["environment"]
+        user = env["CUSTOMS_STREAM_KAFKA_USERNAME"]
+        assert env["CUSTOMS_STREAM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
+        assert "CUSTOMS_STREAM_KAFKA_PASSWORD" not in env, name  # from a file, never inline
+        password_file = on_volume(env["CUSTOMS_STREAM_KAFKA_PASSWORD_FILE"], tmp_path)
+        assert f'user_{user}="{password_file.read_text()}"' in jaas_text, name
+        assert int(service.get("user", "10001")) == CLIENT_UIDS[user], name
+        assert service["depends_on"]["acls"]["condition"] == "service_completed_successfully"
+        # Tokens through a mounted directory: a rename by `tokens revoke` reaches it.
+        tokens = Path(env["CUSTOMS_STREAM_TOKENS_FILE"])
+        assert f"./deploy/tokens:{tokens.parent}:ro" in service["volumes"], name
+    for name, service in services.items():  # no secret in the file itself
+        for key, value in service.get("environment", {}).items():
+            if "PASSWORD" in key or "SALT" in key or "SECRET" in key:
+                assert key.endswith("_FILE") or str(value).startswith("${"), (name, key)
+    # Every ACL of the principals is granted, and only those.
+    script = (tmp_path / "kafka" / "acls.sh").read_text()
+    granted = set()
+    for line in script.splitlines()[2:]:
+        words = line.split()
+        principal = words[words.index("--allow-principal") + 1]
+        pattern = words[words.index("--resource-pattern-type") + 1].upper()
+        if "--cluster" in words:
+            kind, name = "CLUSTER", "kafka-cluster"
+        else:
+            flag = next(w for w in words if w in ("--topic", "--group"))
+            kind, name = flag.removeprefix("--").upper(), words[words.index(flag) + 1]
+        for i, word in enumerate(words):
+            if word == "--operation":
+                granted.add("\t".join([principal, kind, pattern, name, words[i + 1]]))
+    assert granted == set(acl_lines("customs", "customs-stream"))
+
+
+def test_compose_serves_the_api_on_https_with_the_override(tmp_path: Path) -> None:
+    api = compose_file("docker-compose.yml", "deploy/compose.tls.yml")["services"]["api"]
+    env = api["environment"]
+    assert env["CUSTOMS_STREAM_KAFKA_USERNAME"] == "api"  # the override adds, keeps the rest
+    make_secrets(tmp_path, "customs", "customs-stream")
+    cert = on_volume(env["CUSTOMS_STREAM_WEB_TLS_CERT"], tmp_path)
+    key = on_volume(env["CUSTOMS_STREAM_WEB_TLS_KEY"], tmp_path)
+    assert server_context(Settings(web_tls_cert=cert, web_tls_key=key)) is not None
+    dockerfile = (DEPLOY.parent / "Dockerfile").read_text()
+    assert "openssl" in dockerfile and "--uid 10002" in dockerfile

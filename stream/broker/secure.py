@@ -65,32 +65,46 @@ def write_private(path: Path, text: str) -> None:
         file.write(text)
 
 
-def make_tls(tls: Path) -> None:
-    """A local CA and a broker certificate for 127.0.0.1 and localhost (kept if made)."""
+def make_tls(tls: Path, hosts: tuple[str, ...] = ("localhost",)) -> None:
+    """A local CA and a broker certificate for 127.0.0.1 and ``hosts`` (kept if made)."""
     if (tls / "keystore.pem").exists():
         return
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise SecurityError("openssl is needed to make the secured broker's certificates")
     tls.mkdir(parents=True, exist_ok=True)
     tls.chmod(0o700)
-    (tls / "broker.ext").write_text(
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-        "extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
-    )
+    openssl = _openssl()
     _run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
           "-out", "ca.pem", "-days", "3650", "-subj", "/CN=customs-stream local CA",
           "-addext", "basicConstraints=critical,CA:TRUE",
           "-addext", "keyUsage=critical,keyCertSign,cRLSign"], tls)
-    _run([openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key",
-          "-out", "broker.csr", "-subj", "/CN=localhost"], tls)
-    _run([openssl, "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-          "-CAcreateserial", "-out", "broker.pem", "-days", "825",
-          "-extfile", "broker.ext"], tls)
+    make_certificate(tls, "broker", hosts)
     keystore = "".join((tls / name).read_text() for name in ("broker.key", "broker.pem", "ca.pem"))
-    (tls / "keystore.pem").write_text(keystore)
+    write_private(tls / "keystore.pem", keystore)
     for path in tls.iterdir():
         path.chmod(0o600)
+
+
+def make_certificate(tls: Path, name: str, hosts: tuple[str, ...]) -> None:
+    """``name``.pem and ``name``.key, for 127.0.0.1 and ``hosts``, signed by the CA in
+    ``tls`` (a server certificate: the broker's, or the API's)."""
+    names = ",".join([*(f"DNS:{h}" for h in hosts), "IP:127.0.0.1"])
+    (tls / f"{name}.ext").write_text(
+        f"subjectAltName={names}\n"
+        "extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
+    )
+    openssl = _openssl()
+    _run([openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+          "-out", f"{name}.csr", "-subj", f"/CN={hosts[0]}"], tls)
+    _run([openssl, "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+          "-CAcreateserial", "-out", f"{name}.pem", "-days", "825",
+          "-extfile", f"{name}.ext"], tls)
+    (tls / f"{name}.key").chmod(0o600)
+
+
+def _openssl() -> str:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise SecurityError("openssl is needed to make the secured broker's certificates")
+    return openssl
 
 
 def users(home: Path) -> dict[str, str]:
