@@ -109,3 +109,19 @@ def test_since_and_until_narrow_the_declarations(wider: Path) -> None:
     report = json.loads(out)
     assert 0 < report["declarations"] < 400
     assert report["firms_as_of"] == "2026-05-20T00:00:00Z"
+
+
+def test_a_message_past_what_the_pipeline_can_compute_with_is_only_a_dead_letter(
+    wider: Path, tmp_path: Path
+) -> None:
+    lines = (ROOT / "tests" / "scenarios" / "01-green-channel" / "events.jsonl").read_text()
+    far = json.loads(next(line for line in lines.splitlines() if "DeclarationFiled" in line))
+    far["value"] = {**far["value"], "event_id": "far", "occurred_at": "9999-12-31T23:59:59-10:00"}
+    events = tmp_path / "events.jsonl"
+    events.write_text(lines + json.dumps(far) + "\n")
+    code, out, err = whatif("--policy", str(wider), str(events), "--json",
+                            "--since", "9999-12-31T23:59:59-10:00")
+    assert code == 0, err
+    code, out, err = whatif("--policy", str(wider), str(events), "--json")
+    assert code == 0, err
+    assert json.loads(out)["declarations"] > 0
