@@ -19,9 +19,9 @@ import random
 import time
 from pathlib import Path
 
-from stream.faults import Audit, FaultPlan, run_with_faults
-from stream.scenario import differences, read_scenario
 from stream.settings import Settings
+from stream.tools.faults import Audit, FaultPlan, run_with_faults
+from stream.tools.scenario import differences, read_scenario
 
 SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "scenarios" / "07-port-month"
 

@@ -2,7 +2,7 @@
 
 It shows what Faust itself costs per message on this machine, between the plain
 aiokafka loop and the full pipeline. Run as ``python -m bench.faust_echo PREFIX GROUP
-BOOTSTRAP [fixed]``; with ``fixed``, the project's Faust fixes (stream.faust_fixes) are
+BOOTSTRAP [fixed]``; with ``fixed``, the project's Faust fixes (stream.runtime.faust_fixes) are
 applied first. Stops on SIGTERM.
 """
 
@@ -24,7 +24,7 @@ from stream.topics import LIFECYCLE_INPUTS
 
 def main(prefix: str, group: str, bootstrap: str, fixed: bool = False) -> None:
     if fixed:
-        from stream import faust_fixes
+        from stream.runtime import faust_fixes
 
         faust_fixes.apply()
     app = faust.App(
@@ -47,7 +47,7 @@ def main(prefix: str, group: str, bootstrap: str, fixed: bool = False) -> None:
 
     worker = faust.Worker(app, loglevel="warning", redirect_stdouts=False,
                           loop=asyncio.new_event_loop())
-    worker.spinner = None  # see stream.worker: the spinner puts the root logger on DEBUG
+    worker.spinner = None  # see stream.worker.process: the spinner puts the root logger on DEBUG
     worker.execute_from_commandline()
 
 

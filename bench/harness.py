@@ -21,9 +21,9 @@ from aiokafka.structs import ConsumerRecord
 
 from stream.admin import connect_admin, group_lag, topic_partitions
 from stream.kafka import client_options
-from stream.scenario import Message
 from stream.settings import Settings
-from stream.simulate import Traffic
+from stream.tools.scenario import Message
+from stream.tools.simulate import Traffic
 
 CAUSED_BY = "x-caused-by"
 

@@ -48,10 +48,10 @@ from bench.harness import (
 from bench.profile import Profile, top
 from stream.admin import connect_admin, ensure_topics
 from stream.broker import LocalBroker
-from stream.replay import delete_topics, read_records
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, read_records
 from stream.topics import LIFECYCLE_INPUTS, Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 
 Start = Callable[[Settings], subprocess.Popen[bytes] | WorkerProcess]
 

@@ -32,10 +32,10 @@ from stream.admin import connect_admin
 from stream.agents.common import partition_for
 from stream.core.lifecycle import DeclarationState
 from stream.ingest import Decoded, decode
-from stream.scenario import Message
 from stream.settings import Settings, policy_of
+from stream.tools.scenario import Message
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 
 TOUCHES = 20_000
 

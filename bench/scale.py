@@ -35,10 +35,10 @@ from aiokafka import AIOKafkaProducer
 from bench.harness import memory_mb
 from stream.admin import ensure_topics
 from stream.broker import LocalBroker
-from stream.replay import delete_topics, isolated
+from stream.read.web.auth import add as add_token
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, isolated
 from stream.topics import Topology
-from stream.web.auth import add as add_token
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE, BUSY_RATE, SECONDS = 200, 500, 20

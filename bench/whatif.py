@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stream.simulate import Traffic
+from stream.tools.simulate import Traffic
 
 ROOT = Path(__file__).resolve().parents[1]
 SCOPE = 'scope = [{ port = "CNNGB", port_area = "BEILUN" }]'

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.types import (
     Country,
@@ -266,11 +266,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FirmEnrolled, FirmWithdrawn, CertificateIssued, CertificateRevoked,
     )
 }
-
-
-def topic_adapter(topic: str) -> TypeAdapter[Any]:
-    """A validator for any event of ``topic`` (used for the published JSON Schemas)."""
-    return TypeAdapter(TOPIC_UNIONS[topic])
 
 
 def parse_event(document: dict[str, object]) -> Event:

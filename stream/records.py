@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from schemas.outputs import Channel, KpiSnapshot
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView
@@ -64,3 +66,11 @@ def kpi_snapshot(kpi: Kpi, sequence: int, now: datetime) -> KpiSnapshot:
         sequence=sequence,
         updated_at=now,
     )
+
+
+EVENTS_HEADER = "x-events"  # on a status update: the ids of the events it was built from
+
+
+def encode_events(event_ids: frozenset[str]) -> bytes:
+    """The ``x-events`` header: a JSON array, since an event id may hold any character."""
+    return orjson.dumps(sorted(event_ids))

@@ -44,7 +44,7 @@ def settings(kafka: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def pipeline_worker(settings: Settings) -> AsyncIterator[tuple[Settings, object]]:
     """A worker process on a fresh topic prefix; topics deleted afterwards."""
-    from stream.replay import ReplayRun
+    from stream.tools.replay import ReplayRun
 
     async with ReplayRun(settings) as run:
         yield run.settings, run.worker

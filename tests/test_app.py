@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stream.app import build_pipeline
 from stream.settings import Settings
+from stream.worker.app import build_pipeline
 
 
 def test_each_app_id_keeps_its_tables_in_a_folder_of_its_own(tmp_path: Path) -> None:

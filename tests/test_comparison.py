@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stream.scenario import differences
+from stream.tools.scenario import differences
 
 EXPECTED = json.loads(
     (Path(__file__).parent / "scenarios" / "04-inspections-and-latency" / "expected.json")

@@ -12,8 +12,8 @@ from prometheus_client import generate_latest
 from stream.broker.compose import CLIENT_UIDS, make_secrets
 from stream.broker.secure import acl_lines
 from stream.metrics import Metrics
+from stream.read.web.tls import server_context
 from stream.settings import Settings
-from stream.web.tls import server_context
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import orjson
 
-from stream.faults import FaultPlan, audit_updates
+from stream.tools.faults import FaultPlan, audit_updates
 
 
 def update(sequence: int, status: str, declaration_id: str = "1") -> bytes:

@@ -1,4 +1,4 @@
-"""Each Faust fix in ``stream.faust_fixes`` against the behaviour it replaces.
+"""Each Faust fix in ``stream.runtime.faust_fixes`` against the behaviour it replaces.
 
 Where Faust's own code can run on the same inputs, the test shows it misbehaving too:
 the day an upstream release fixes it, that assertion fails and the fix can go.
@@ -17,18 +17,21 @@ from faust.transport.producer import ProducerBuffer
 from faust.types.tuples import TP
 from intervaltree import IntervalTree
 
-from stream import faust_fixes
-from stream.faust_fixes import (
-    Consumer,
+from stream.runtime import faust_fixes
+from stream.runtime.faust_fixes import (
     FlushFailed,
-    _deliver_stream_record,
-    _FetchState,
-    _flush_atmost,
-    _new_offset,
-    _on_changelog_sent,
-    _perform_seek,
     faust_original,
+    flush,
+    lost_changelog,
+    seek_turns,
 )
+from stream.runtime.faust_fixes.base import Consumer
+from stream.runtime.faust_fixes.commit_holes import _new_offset
+from stream.runtime.faust_fixes.fetch_loop import _deliver_stream_record
+from stream.runtime.faust_fixes.flush import _flush_atmost
+from stream.runtime.faust_fixes.lost_changelog import _on_changelog_sent
+from stream.runtime.faust_fixes.seek_after_rebalance import _perform_seek
+from stream.runtime.faust_fixes.seek_turns import _FetchState
 
 INPUT = TP("declarations", 0)
 CHANGELOG = TP("app-declaration-state-changelog", 0)
@@ -106,7 +109,7 @@ async def test_flush_waits_until_the_buffer_is_empty() -> None:
 async def test_a_flush_ends_while_handlers_keep_writing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(faust_fixes, "FLUSH_DEADLINE", 1.0)
+    monkeypatch.setattr(flush, "FLUSH_DEADLINE", 1.0)
     buffer = SlowBuffer(seconds=0.05)
     for _ in range(4):
         buffer.add()
@@ -119,7 +122,7 @@ async def test_a_flush_ends_while_handlers_keep_writing(
 async def test_a_flush_that_cannot_finish_refuses_the_commit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(faust_fixes, "FLUSH_DEADLINE", 0.3)
+    monkeypatch.setattr(flush, "FLUSH_DEADLINE", 0.3)
     with pytest.raises(FlushFailed, match="not drained"):
         await _flush_atmost(SlowBuffer(), None)
 
@@ -128,7 +131,7 @@ async def test_a_flush_that_cannot_finish_refuses_the_commit(
 
 def test_a_lost_changelog_write_stops_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     stops: list[str] = []
-    monkeypatch.setattr(faust_fixes, "fail_stop", stops.append)
+    monkeypatch.setattr(lost_changelog, "fail_stop", stops.append)
     lost: asyncio.Future[Any] = asyncio.new_event_loop().create_future()
     lost.set_exception(TimeoutError("no broker"))
     table = SimpleNamespace(name="declaration-state")
@@ -250,7 +253,7 @@ async def test_partitions_never_committed_are_sought_to_their_beginning() -> Non
     await _perform_seek(consumer)
     assert sorted(thread.to_beginning) == sorted([never, at_zero])  # not the changelog
     assert consumer._committed_offset == {at_five: 5, at_zero: 0}
-    state = faust_fixes._state(consumer)
+    state = seek_turns._state(consumer)
     assert state.next == {at_five: 5} and set(state.epochs) == {at_five, never, at_zero}
 
 
@@ -280,7 +283,8 @@ class TwoAgents(FetchLoop):
 
 
 async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
-    from stream.faust_fixes import _deliver_batch, _state
+    from stream.runtime.faust_fixes.fetch_loop import _deliver_batch
+    from stream.runtime.faust_fixes.seek_turns import _state
 
     loop = TwoAgents()
     state = _state(loop)
@@ -299,7 +303,8 @@ async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
 
 
 async def test_a_delivery_that_fails_fails_the_fetch_loop() -> None:
-    from stream.faust_fixes import _deliver_batch, _state
+    from stream.runtime.faust_fixes.fetch_loop import _deliver_batch
+    from stream.runtime.faust_fixes.seek_turns import _state
 
     loop = FetchLoop(batch_epochs={INPUT: 0})
     state = _state(loop)
@@ -331,3 +336,24 @@ async def test_a_delivery_that_waits_goes_on_where_it_waited() -> None:
     await delivery
     assert loop.got == [("declarations", 0), ("declarations", 1)]
     assert loop.waits == 1  # the second found room: no wait
+
+
+# -- every fix is installed when a worker is built --------------------------------------------
+
+async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
+    import pkgutil
+
+    from stream.runtime.faust_fixes import fetch_loop, handover
+    from stream.settings import Settings
+    from stream.worker.app import build_pipeline
+
+    build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
+    installed = faust_fixes.patches()
+    assert len(installed) == 9  # seven fixes; the first patches three methods
+    for owner, name, replacement in installed:
+        assert owner.__dict__[name] is replacement, f"{owner.__name__}.{name} is Faust's own"
+    # One module per fix, each in the list that apply() installs.
+    modules = {m.name for m in pkgutil.iter_modules(faust_fixes.__path__)}
+    assert modules - {"base", "handover"} == {
+        fix.__name__.rsplit(".", 1)[1] for fix in faust_fixes.FIXES}
+    assert vars(fetch_loop)["_deliver"] is handover._deliver  # fix 8 runs in the fetch loop

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from stream import cli, malloc, worker
+from stream import cli, malloc
+from stream.worker import process as worker
 
 
 def test_the_arena_limit_takes_on_glibc() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from stream import outbox as outbox_module
-from stream.outbox import Outbox, Output
+from stream.runtime import outbox as outbox_module
+from stream.runtime.outbox import Outbox, Output
 
 
 class Event:
@@ -136,8 +136,8 @@ async def test_messages_are_acknowledged_in_the_order_they_came() -> None:
 @pytest.fixture
 def table_and_sends(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[Any]]:
     """A pipeline's HeldTable whose producer notes each send and returns its delivery."""
-    from stream.app import build_pipeline
     from stream.settings import Settings
+    from stream.worker.app import build_pipeline
 
     pipeline = build_pipeline(Settings(
         web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://"
@@ -178,12 +178,12 @@ async def test_a_table_write_is_sent_at_the_seal_and_holds_the_outputs_until_sto
 async def test_a_table_write_the_broker_refuses_stops_the_worker(
     table_and_sends: tuple[Any, list[Any]], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from stream import faust_fixes
+    from stream.runtime.faust_fixes import lost_changelog
 
     table, sends = table_and_sends
     stops: list[str] = []
     monkeypatch.setattr(outbox_module, "fail_stop", stops.append)
-    monkeypatch.setattr(faust_fixes, "fail_stop", stops.append)
+    monkeypatch.setattr(lost_changelog, "fail_stop", stops.append)
     log: list[str] = []
     table.send_changelog(1, "D-2", {"view": 2})
     table.outbox.outputs.append(output("status"))

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from aiokafka import TopicPartition
 
-from stream.published import ReadModelFeed
-from stream.readstore import ReadStore
+from stream.read.feed import ReadModelFeed
+from stream.read.readstore import ReadStore
 from stream.topics import Topology
 
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr, ValidationError
 
 from stream.core.policy import load_policy
 from stream.settings import DEFAULT_POLICY, Settings, policy_of
-from stream.worker import _worker_env
+from stream.worker.process import _worker_env
 
 SALT = "a-production-salt-nobody-knows"
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from stream.ingest import Decoded, decode
-from stream.scenario import Message
-from stream.simulate import Traffic
+from stream.tools.scenario import Message
+from stream.tools.simulate import Traffic
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 

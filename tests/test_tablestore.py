@@ -3,9 +3,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from stream import tablestore
-from stream.app import build_pipeline
+from stream.runtime import tablestore
 from stream.settings import Settings
+from stream.worker.app import build_pipeline
 
 
 def test_every_table_partition_shares_the_workers_rocksdb_budget(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from faust.types.tuples import TP
 
-from stream.watchdog import CommitWatch
+from stream.runtime.watchdog import CommitWatch
 
 TP0 = TP("customs.declarations", 0)
 

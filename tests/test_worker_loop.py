@@ -3,7 +3,7 @@ import asyncio
 import uvloop
 
 from stream.settings import Settings
-from stream.worker import new_loop
+from stream.worker.process import new_loop
 
 
 def test_the_worker_runs_on_uvloop_unless_asked_otherwise() -> None:

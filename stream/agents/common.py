@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
 from stream.codec import dumps
-from stream.faust_fixes import FlushFailed, fail_stop
 from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
-from stream.outbox import Outbox, Output
-from stream.pipeline import Pipeline
+from stream.runtime.faust_fixes import FlushFailed, fail_stop
+from stream.runtime.outbox import Outbox, Output
+from stream.runtime.pipeline import Pipeline
 from stream.topics import LIFECYCLE_INPUTS
 
 log = logging.getLogger(__name__)

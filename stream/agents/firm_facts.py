@@ -17,9 +17,10 @@ from typing import Any
 from schemas.events import FirmEvent, ReturnDeclared
 from schemas.types import format_instant
 from stream.agents.recent import Recent
-from stream.core.eligibility import FirmHistory, Window, fact_key, in_spans
-from stream.outbox import Outbox
-from stream.pipeline import Pipeline
+from stream.core.eligibility import FirmHistory, fact_key
+from stream.core.standing import Window, in_spans
+from stream.runtime.outbox import Outbox
+from stream.runtime.pipeline import Pipeline
 
 FIRM_CACHE_SIZE = 20_000  # decoded firm histories kept in memory, least recent out
 

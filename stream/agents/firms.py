@@ -7,7 +7,7 @@ from typing import Any
 
 from stream.agents.common import Outlet, admitted, start_agent
 from stream.core.ledger import Ledger, Seen
-from stream.pipeline import Pipeline
+from stream.runtime.pipeline import Pipeline
 
 REKEYED, FIRM_FACTS = "firms-rekeyed", "firm-facts"
 

@@ -13,8 +13,8 @@ from typing import Any
 from stream.agents.common import Outlet, now, start_agent
 from stream.codec import loads
 from stream.core.kpi import Group, KpiBook
-from stream.pipeline import Pipeline
 from stream.records import kpi_snapshot
+from stream.runtime.pipeline import Pipeline
 
 REBUILD_YIELD_EVERY = 5_000  # contributions rebuilt between two turns of the event loop
 

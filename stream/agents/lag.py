@@ -7,7 +7,7 @@ import logging
 from aiokafka.errors import KafkaError
 
 from stream.admin import BrokerUnavailable, group_lag
-from stream.pipeline import Pipeline
+from stream.runtime.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 INTERVAL = 10.0

@@ -23,20 +23,14 @@ from stream.agents.recent import Recent
 from stream.agents.retention import Retention
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
-from stream.core.eligibility import (
-    FirmHistory,
-    effect_window,
-    in_spans,
-    standing_changes,
-    without,
-)
+from stream.core.eligibility import FirmHistory
 from stream.core.ledger import Seen
 from stream.core.lifecycle import DeclarationState, Step
 from stream.core.retention import expired
+from stream.core.standing import effect_window, in_spans, standing_changes, without
 from stream.ingest import Provenance
-from stream.pipeline import Pipeline
-from stream.published import EVENTS_HEADER, encode_events
-from stream.records import release_decision, status_update
+from stream.records import EVENTS_HEADER, encode_events, release_decision, status_update
+from stream.runtime.pipeline import Pipeline
 from stream.topics import LIFECYCLE_INPUTS
 
 FIRM_FACTS, REKEYED = "firm-facts", "lifecycle-rekeyed"

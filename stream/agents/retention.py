@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from stream.core.lifecycle import DeclarationState
 from stream.core.retention import closed_at, cutoff
-from stream.outbox import Outbox
-from stream.pipeline import Pipeline
+from stream.runtime.outbox import Outbox
+from stream.runtime.pipeline import Pipeline
 
 # An event dated further ahead of the wall clock than this does not move stream time:
 # one mistyped year must not make every closed declaration look expired.

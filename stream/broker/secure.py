@@ -32,9 +32,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from stream.settings import Settings
 from stream.topics import LIFECYCLE_INPUTS, SPECS, Role
 
 RESOURCES = resources.files("stream.broker") / "resources"
@@ -124,15 +121,6 @@ def scram_arguments(passwords: dict[str, str]) -> list[str]:
     for name, password in passwords.items():
         arguments += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
     return arguments
-
-
-def client_settings(base: Settings, home: Path, user: str) -> Settings:
-    """Settings with which a client connects to the secured broker as ``user``."""
-    return base.model_copy(update={
-        "kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "SCRAM-SHA-512",
-        "kafka_username": user, "kafka_password": SecretStr(users(home)[user]),
-        "kafka_ca_file": home / "tls" / "ca.pem",
-    })
 
 
 def acl_lines(prefix: str, app_id: str) -> list[str]:

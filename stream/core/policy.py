@@ -59,7 +59,7 @@ class LimitsPolicy(_Frozen):
     # store: a new event past either limit is refused (a LIMIT_EXCEEDED dead letter).
     max_events_per_declaration: int = Field(500, ge=1)
     # The events' stored JSON, added up. The state's changelog accepts three times the
-    # largest input (stream.pipeline), which this default leaves well inside.
+    # largest input (stream.runtime.pipeline), which this default leaves well inside.
     max_declaration_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import orjson
 
-from stream.pipeline import Pipeline
+from stream.runtime.pipeline import Pipeline
 from tests.agents.conftest import Captured
 
 

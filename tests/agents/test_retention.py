@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from stream.pipeline import Pipeline
+from stream.runtime.pipeline import Pipeline
 from stream.settings import DEFAULT_POLICY, Settings
 from tests.agents.conftest import Captured, read_from
 from tests.builders import DECL, FIRM, filed, lifecycle, model

@@ -8,8 +8,9 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from schemas.events import Line
-from stream.core.eligibility import FirmHistory, eligibility_at, in_window
+from stream.core.eligibility import FirmHistory, eligibility_at
 from stream.core.policy import Policy
+from stream.core.standing import in_window
 from tests.builders import (
     FIRM,
     certificate,
@@ -165,7 +166,7 @@ def test_a_firm_event_and_a_return_may_share_an_event_id(policy: Policy) -> None
 def test_the_window_of_each_kind_of_fact(policy: Policy) -> None:
     from datetime import timedelta
 
-    from stream.core.eligibility import effect_window
+    from stream.core.standing import effect_window
 
     h = history(*qualified_firm())
     late = model(revoked("ISO9001-7777", "2026-05-01T00:00:00+08:00"))
@@ -194,7 +195,7 @@ def test_a_fact_never_changes_the_standing_outside_its_window(
 ) -> None:
     from datetime import timedelta
 
-    from stream.core.eligibility import effect_window, standing_changed, without
+    from stream.core.standing import effect_window, standing_changed, without
 
     base = datetime.fromisoformat("2026-03-01T00:00:00+00:00")
     t = base + timedelta(days=day)
@@ -311,7 +312,7 @@ def test_the_spans_a_fact_changes_are_exactly_where_the_standing_changes(
     standing at any time, turning points (and a microsecond either side) included."""
     from datetime import timedelta
 
-    from stream.core.eligibility import (
+    from stream.core.standing import (
         effect_window,
         in_spans,
         standing_changed,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from stream.replay import ReplayRun
-from stream.scenario import read_scenario
 from stream.settings import Settings
+from stream.tools.replay import ReplayRun
+from stream.tools.scenario import read_scenario
 from tests.integration.test_api import (
     OPS,
     SCENARIOS,

@@ -12,8 +12,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from schemas.events import EVENT_TYPES
-from stream.replay import read_records
 from stream.settings import Settings
+from stream.tools.replay import read_records
 from stream.topics import Topology
 
 INPUTS = ("declarations", "inspections", "releases", "returns", "firms")

@@ -9,8 +9,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from stream.replay import ReplayRun
-from stream.scenario import Message, read_scenario
+from stream.tools.replay import ReplayRun
+from stream.tools.scenario import Message, read_scenario
 from tests.builders import filed, lifecycle
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

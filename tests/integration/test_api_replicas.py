@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stream.replay import ReplayRun
+from stream.tools.replay import ReplayRun
 from tests.integration.conftest import until
 from tests.integration.test_api import BUYER_1, BUYER_2, OPS, free_port, get
 from tests.integration.test_commands import command_env, start

@@ -9,10 +9,10 @@ import json
 
 from schemas.outputs import ErrorCode
 from stream.admin import group_lag
-from stream.replay import read_records, wait_until_processed
 from stream.settings import Settings
+from stream.tools.replay import read_records, wait_until_processed
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 from tests.integration.test_roundtrip import outputs, publish
 

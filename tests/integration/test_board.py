@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from html.parser import HTMLParser
 
-from stream.replay import ReplayRun
+from stream.tools.replay import ReplayRun
 from tests.integration.browser import dump_dom, evaluate
 from tests.integration.test_api import BUYER_1, OPS, get
 

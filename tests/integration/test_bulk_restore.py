@@ -1,5 +1,5 @@
 """A worker on an empty disk restores its RocksDB tables from their changelogs in bulk
-(fix 7 of stream.faust_fixes), tombstones included: a declaration removed by retention
+(fix 7 of stream.runtime.faust_fixes), tombstones included: a declaration removed by retention
 stays removed."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from stream.admin import ensure_topics
-from stream.replay import delete_topics, isolated, wait_until_processed
 from stream.settings import DEFAULT_POLICY, Settings
+from stream.tools.replay import delete_topics, isolated, wait_until_processed
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed, lifecycle, model
 from tests.integration.test_recovery import stored_declarations
 from tests.integration.test_roundtrip import outputs, publish

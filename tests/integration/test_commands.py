@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 
 from stream.admin import connect_admin
-from stream.replay import delete_topics, read_records
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, read_records
 from stream.topics import SPECS, Topology
 from tests.conftest import CACHE, ROOT, TEST_BROKER_PORT
 from tests.integration.test_api import free_port, get

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stream.replay import wait_until_processed
 from stream.settings import Settings
+from stream.tools.replay import wait_until_processed
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 from tests.conftest import ROOT
 from tests.integration.test_roundtrip import publish

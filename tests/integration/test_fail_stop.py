@@ -11,10 +11,10 @@ from pathlib import Path
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from stream.admin import connect_admin, ensure_topics, group_lag
-from stream.replay import delete_topics, isolated
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, isolated
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed
 from tests.integration.test_roundtrip import publish
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.replay import wait_until_processed
 from stream.settings import Settings
-from stream.worker import WorkerProcess
+from stream.tools.replay import wait_until_processed
+from stream.worker.process import WorkerProcess
 from tests.builders import filed, lifecycle
 from tests.integration.hostile import INPUTS, Sent, event_topic, outcome, send_all
 

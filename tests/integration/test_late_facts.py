@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from stream.replay import wait_until_processed
 from stream.settings import Settings
-from stream.worker import WorkerProcess
+from stream.tools.replay import wait_until_processed
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, FIRM, filed, qualified_firm, revoked
 from tests.integration.test_roundtrip import outputs, publish
 

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from stream.replay import ReplayRun
+from stream.tools.replay import ReplayRun
 from tests.integration.test_api import free_port
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"

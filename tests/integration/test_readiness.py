@@ -13,10 +13,10 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from stream.admin import ensure_topics
-from stream.replay import delete_topics, isolated
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, isolated
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.integration.test_api import OPS, free_port, get
 
 BACKLOG = 100_000  # status updates already published when the worker starts

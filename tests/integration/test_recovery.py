@@ -11,10 +11,10 @@ from typing import cast
 import pytest
 
 from stream.admin import ensure_topics
-from stream.replay import delete_topics, isolated, wait_until_processed
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, isolated, wait_until_processed
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 from tests.integration.test_roundtrip import outputs, publish
 

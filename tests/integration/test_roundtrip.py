@@ -11,10 +11,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from stream.replay import read_records, read_topic, wait_until_processed
 from stream.settings import Settings
+from stream.tools.replay import read_records, read_topic, wait_until_processed
 from stream.topics import Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 
 

@@ -23,11 +23,11 @@ from pydantic import SecretStr
 
 from stream.admin import ensure_topics
 from stream.broker import LocalBroker
-from stream.broker.secure import client_settings, users
+from stream.broker.secure import users
 from stream.kafka import client_options, configure, configured
-from stream.replay import ReplayRun
-from stream.scenario import differences, read_scenario
 from stream.settings import Settings
+from stream.tools.replay import ReplayRun
+from stream.tools.scenario import differences, read_scenario
 from stream.topics import Topology
 from tests.conftest import CACHE
 from tests.integration.conftest import until
@@ -52,7 +52,11 @@ def secured() -> Iterator[LocalBroker]:
 
 def as_user(broker: LocalBroker, user: str, **changes: Any) -> Settings:
     base = Settings(broker=broker.bootstrap, topic_prefix=PREFIX, app_id=APP, cache_dir=CACHE)
-    return client_settings(base, broker.home, user).model_copy(update=changes)
+    return base.model_copy(update={
+        "kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": "SCRAM-SHA-512",
+        "kafka_username": user, "kafka_password": SecretStr(users(broker.home)[user]),
+        "kafka_ca_file": broker.home / "tls" / "ca.pem", **changes,
+    })
 
 
 async def send(settings: Settings, topic: str) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.replay import ReplayRun
-from stream.web.guard import PROTECTED
+from stream.read.web.guard import PROTECTED
+from stream.tools.replay import ReplayRun
 from tests.integration.conftest import BUYERS_SITE
 from tests.integration.test_api import BUYER_1, BUYER_2, OPS
 

@@ -8,10 +8,10 @@ import hashlib
 import json
 
 from stream.agents.common import partition_for
-from stream.replay import wait_until_processed
 from stream.settings import Settings
+from stream.tools.replay import wait_until_processed
 from stream.topics import SPECS, Topology
-from stream.worker import WorkerProcess
+from stream.worker.process import WorkerProcess
 from tests.builders import DECL, filed, lifecycle
 from tests.integration.hostile import Sent, outcome, send_all
 from tests.integration.test_roundtrip import outputs

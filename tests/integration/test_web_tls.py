@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from stream.apiserver import serve
 from stream.broker.secure import make_tls
-from stream.replay import ReplayRun
+from stream.read.replica import serve
+from stream.read.web.tls import WebTlsError, server_context
 from stream.settings import Settings
-from stream.web.tls import WebTlsError, server_context
+from stream.tools.replay import ReplayRun
 from tests.integration.conftest import until
 from tests.integration.test_api import free_port
 

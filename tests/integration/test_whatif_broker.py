@@ -12,9 +12,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from stream.admin import connect_admin, ensure_topics
-from stream.replay import _publish, delete_topics, isolated
-from stream.scenario import INPUT_TOPICS, Message, read_scenario
 from stream.settings import Settings
+from stream.tools.replay import _publish, delete_topics, isolated
+from stream.tools.scenario import INPUT_TOPICS, Message, read_scenario
 from stream.topics import Topology
 from tests.integration.test_commands import command_env, run_command
 from tests.whatif.test_command import MONTH, whatif

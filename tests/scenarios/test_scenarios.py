@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from stream.replay import delete_topics, read_records
-from stream.scenario import differences
 from stream.settings import Settings
+from stream.tools.replay import delete_topics, read_records
+from stream.tools.scenario import differences
 from stream.topics import Topology
 
 HERE = Path(__file__).resolve().parent

@@ -10,7 +10,7 @@ import jsonschema
 
 from schemas.export import ASYNCAPI, JSON_DIR, rendered
 from stream.ingest import Decoded, decode
-from stream.scenario import Message, read_scenario
+from stream.tools.scenario import Message, read_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stream.web import auth
-from stream.web.auth import Principal, Tokens, TokensError, TokenStore, digest
+from stream.read.web import auth
+from stream.read.web.auth import Principal, Tokens, TokensError, TokenStore, digest
 
 OPS, BUYER = "ops-token-0123456789", "buyer-token-0123456789"
 HASH = "0" * 64

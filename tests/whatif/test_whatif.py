@@ -13,8 +13,8 @@ import pytest
 from stream.core.decision import sampling_draw
 from stream.core.lifecycle import view_json
 from stream.core.policy import Policy, load_policy
-from stream.scenario import Message, differences, iter_scenario
-from stream.whatif.run import WhatIf, Window
+from stream.tools.scenario import Message, differences, iter_scenario
+from stream.tools.whatif.run import WhatIf, Window
 from tests import builders as b
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,17 @@
+"""The ``customs-stream`` command line: parse, call, print. One module a group of
+commands; ``common`` holds what they share."""
+
+from __future__ import annotations
+
+from stream.cli.broker import broker_app
+from stream.cli.commands import app
+
+__all__ = ["app", "main"]
+from stream.cli.tokens import tokens_app
+
+app.add_typer(broker_app, name="broker")
+app.add_typer(tokens_app, name="tokens")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,81 @@
+"""The demo: the local broker, a worker serving the API and the board, and simulated
+traffic, under a fresh topic prefix. Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from stream.admin import ensure_topics
+from stream.broker import LocalBroker
+from stream.read.web import auth
+from stream.settings import Settings
+from stream.tools.publish import publish_traffic
+from stream.tools.simulate import BUYERS, Traffic
+from stream.topics import Topology
+from stream.worker.process import WorkerProcess
+
+Say = Callable[[str], None]
+
+
+def write_tokens(path: Path) -> dict[str, str]:
+    """Fresh demo tokens (their hashes in ``path``): one for ops, one per buyer."""
+    tokens = {"ops": auth.add(path, "ops", name="demo")[0]}
+    tokens.update({buyer: auth.add(path, "buyer", buyer_id=buyer)[0] for buyer in BUYERS})
+    return tokens
+
+
+def wait_ready(url: str, worker: WorkerProcess, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.check_alive()
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"the worker was not ready within {timeout:.0f}s; see {worker.log_file}")
+
+
+def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
+    broker = LocalBroker(base.cache_dir, base.broker_port)
+    started_broker = not broker.status().running
+    status = broker.start()
+    run = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    tokens_file = base.cache_dir / "demo" / run / "tokens.toml"
+    tokens = write_tokens(tokens_file)
+    settings = base.model_copy(update={
+        "broker": status.bootstrap, "topic_prefix": f"demo-{run}", "app_id": f"demo-{run}",
+        "tokens_file": tokens_file, "web_enabled": True,
+        "data_dir": base.cache_dir / "demo" / run / "worker",
+    })
+    worker = WorkerProcess(settings, settings.data_dir / "worker.log")
+    try:
+        asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
+        worker.start()
+        web = f"http://{settings.web_host}:{settings.web_port}"
+        say(f"broker at {status.bootstrap}; worker starting (log: {worker.log_file})")
+        wait_ready(f"{web}/ready", worker)
+        chosen = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        say(
+            f"\n  status board:  {web}/board#token={tokens['ops']}\n"
+            f"  buyer API:     curl -H 'Authorization: Bearer {tokens['buyer-001']}' "
+            f"{web}/buyers/buyer-001/declarations\n"
+            f"  metrics:       {web}/metrics\n"
+            f"  tokens:        {tokens_file}\n"
+            f"  traffic:       {rate}/s, --seed {chosen}, topics {settings.topic_prefix}.*\n"
+            f"\n  Ctrl-C stops the demo.\n"
+        )
+        traffic = Traffic(chosen, datetime.now(UTC) - timedelta(days=10))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(publish_traffic(settings, traffic, rate))
+    finally:
+        say("stopping the worker" + (" and the broker" if started_broker else ""))
+        worker.stop()
+        if started_broker:
+            broker.stop()

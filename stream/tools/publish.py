@@ -1,0 +1,47 @@
+"""Publishing generated traffic to the input topics at a steady rate."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+
+from aiokafka import AIOKafkaProducer
+
+from stream.kafka import client_options
+from stream.settings import Settings
+from stream.tools.scenario import Message
+from stream.topics import Topology
+
+
+async def publish_traffic(
+    settings: Settings, messages: Iterable[Message], rate: float,
+    duration: float | None = None, limit: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> int:
+    """Publish ``messages`` at ``rate`` per second until ``duration`` seconds or
+    ``limit`` messages; return how many were published."""
+    topology = Topology.from_settings(settings)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, **client_options(settings), linger_ms=5,
+        max_request_size=settings.max_message_bytes,
+    )
+    await producer.start()
+    sent, started = 0, time.monotonic()
+    try:
+        for message in messages:
+            elapsed = time.monotonic() - started
+            out_of_time = duration is not None and elapsed >= duration
+            if out_of_time or (limit is not None and sent >= limit):
+                break
+            ahead = sent / rate - elapsed
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+            await producer.send(topology.name(message.topic), value=message.value, key=message.key)
+            sent += 1
+            if sent % max(1, int(rate * 10)) == 0:
+                progress(f"{sent} messages published")
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent

@@ -1,0 +1,117 @@
+"""Run one pipeline worker in this process until it is stopped (SIGINT or SIGTERM)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import faust
+from pydantic import SecretStr
+
+from stream import kafka
+from stream.admin import ensure_topics
+from stream.settings import Settings
+from stream.topics import Topology
+from stream.worker.app import build_pipeline
+
+
+def run_worker(settings: Settings) -> None:
+    """Declare the topology (idempotent), then run the Faust worker; blocks."""
+    kafka.configure(settings)
+    asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
+    pipeline = build_pipeline(settings)
+    worker = faust.Worker(
+        pipeline.app,
+        loglevel=settings.log_level,
+        redirect_stdouts=False,
+        loop=new_loop(settings),
+    )
+    # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on every
+    # record: every debug call in Faust and aiokafka then builds a LogRecord, which cost
+    # a third of the worker's time. No spinner, and the log level is the one asked for.
+    worker.spinner = None
+    loop = worker.loop
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks, loop)
+    worker.execute_from_commandline()
+
+
+def new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
+    """The worker's event loop: uvloop unless asyncio's own is asked for."""
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def _dump_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """On SIGUSR1, write where every task of the worker is waiting (for a stuck worker)."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks(loop):
+        out.write(f"--- {task.get_name()} {task.get_coro()!r}\n")
+        task.print_stack(limit=12, file=out)
+    sys.stderr.write(out.getvalue())
+    sys.stderr.flush()
+
+
+class WorkerExited(RuntimeError):
+    """The worker process ended on its own; the message holds the end of its log."""
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    dumped = settings.model_dump(mode="json")
+    for name, value in dumped.items():
+        secret = getattr(settings, name)
+        if isinstance(secret, SecretStr):  # the JSON form masks it
+            value = secret.get_secret_value()
+        if value is not None:
+            text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+            env[f"CUSTOMS_STREAM_{name.upper()}"] = text
+    env["CUSTOMS_STREAM_LOG_LEVEL"] = os.environ.get("CUSTOMS_STREAM_WORKER_LOG_LEVEL", "warning")
+    return env
+
+
+class WorkerProcess:
+    """A pipeline worker in a child process, its output in a log file."""
+
+    def __init__(self, settings: Settings, log_file: Path) -> None:
+        self.settings, self.log_file = settings, log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "stream", "worker"],
+                env=_worker_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return ""
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise WorkerExited(
+                f"the worker exited ({self.process.returncode}):\n{self.log_tail()}"
+            )
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
