@@ -1,40 +1,90 @@
 """Agent tests with Faust's own test tools (``agent.test_context()``): the agents run in
-this process on in-memory tables, and what they publish is captured at the Outlet."""
+this process on in-memory tables, through the real outbox and tables, and what reaches
+the producer is captured by a double of it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import orjson
 import pytest
 from faust.agents.agent import AgentTestWrapper as Agent
-from pydantic import BaseModel
+from faust.types.tuples import TP
 
-from stream.agents.common import Outlet, partition_for
-from stream.app import build_pipeline
-from stream.outbox import HeldTable
-from stream.pipeline import Pipeline
+from stream.agents.common import partition_for
+from stream.runtime.pipeline import Pipeline
 from stream.settings import Settings
+from stream.worker.app import build_pipeline
 
 
 @dataclass
 class Sent:
-    topic: str
+    topic: str  # without the pipeline's prefix
     key: str | None
-    value: Any
+    value: Any  # parsed JSON, or the bytes as they are
     partition: int | None
     headers: dict[str, bytes] | None
 
 
+class Acknowledged(asyncio.Future[Any]):
+    """A producer's delivery future whose callbacks run as soon as it is resolved (an
+    asyncio future schedules them for the next turn of the loop): a producer that
+    acknowledges a send at once, so an agent's outputs leave within its own turn."""
+
+    def add_done_callback(self, fn: Any, *, context: Any = None) -> None:
+        if self.done():
+            fn(self)
+        else:
+            super().add_done_callback(fn, context=context)
+
+
 @dataclass
 class Captured:
-    sent: list[Sent] = field(default_factory=list)
+    """What reached the producer, in the order it did: the real outbox and tables stand
+    between the agents and this double. ``hold`` keeps every delivery pending until the
+    test resolves it (``acknowledge``), as a slow broker would."""
+
+    sent: list[Sent] = field(default_factory=list)  # outputs and forwards
+    writes: list[Sent] = field(default_factory=list)  # changelog writes
+    order: list[str] = field(default_factory=list)  # topics, as they were sent
+    hold: bool = False
+    pending: list[tuple[Acknowledged, Any]] = field(default_factory=list)
 
     def on(self, topic: str) -> list[Sent]:
         return [s for s in self.sent if s.topic == topic]
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
+        timestamp: Any = None, headers: Any = None,
+    ) -> Acknowledged:
+        bare = topic.removeprefix("customs.")
+        parsed: Any = value
+        if value is not None and value[:1] in (b"{", b"["):
+            parsed = orjson.loads(value)
+        record = Sent(bare, key.decode() if key is not None else None, parsed, partition,
+                      dict(headers) if headers else None)
+        (self.writes if bare.endswith("-changelog") else self.sent).append(record)
+        self.order.append(bare)
+        delivery = Acknowledged()
+        metadata = SimpleNamespace(
+            topic=topic, partition=partition, offset=len(self.order),
+            topic_partition=TP(topic, partition or 0),
+        )
+        if self.hold:
+            self.pending.append((delivery, metadata))
+        else:
+            delivery.set_result(metadata)
+        return delivery
+
+    def acknowledge(self) -> None:
+        pending, self.pending = self.pending, []
+        for delivery, metadata in pending:
+            delivery.set_result(metadata)
 
 
 @pytest.fixture
@@ -44,16 +94,12 @@ def pipeline_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def pipeline(
-    pipeline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    pipeline_settings: Settings, captured: Captured, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Pipeline]:
     # Built inside the test's running loop: a Faust app bound to another loop is what
     # breaks test_context under pytest-asyncio (faust-streaming #443).
     built = build_pipeline(pipeline_settings)
-
-    async def on_its_way(*_: Any) -> None:
-        """No broker stands behind agent tests: a changelog write stays on its way."""
-
-    monkeypatch.setattr(HeldTable, "_write", on_its_way)
+    built.app.producer = cast(Any, captured)  # outputs and changelog writes reach it
     monkeypatch.setattr(Agent, "to_message", _read_from_its_topic(Agent.to_message))
     built.app.flow_control.resume()
     yield built
@@ -81,21 +127,8 @@ def _read_from_its_topic(to_message: Any) -> Any:
 
 
 @pytest.fixture
-def captured(monkeypatch: pytest.MonkeyPatch) -> Captured:
-    record = Captured()
-
-    async def send(
-        self: Outlet, topic: str, key: str | None, value: Any,
-        partition: int | None = None, headers: dict[str, bytes] | None = None,
-    ) -> None:
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json")
-        elif isinstance(value, bytes):
-            value = orjson.loads(value) if value[:1] in (b"{", b"[") else value
-        record.sent.append(Sent(topic, key, value, partition, headers))
-
-    monkeypatch.setattr(Outlet, "send", send)
-    return record
+def captured() -> Captured:
+    return Captured()
 
 
 def read_from(topic: str, key: str | None, offset: int, partitions: int = 4,

@@ -18,19 +18,21 @@ SCENARIO = ROOT / "tests" / "scenarios" / "07-port-month"
 
 @pytest.mark.timeout(600)
 def test_a_scenario_ends_right_through_worker_and_broker_kills(kafka: str) -> None:
-    if os.environ.get("CUSTOMS_STREAM_TEST_BROKER"):
-        pytest.skip("restarting the broker needs the project's own local broker")
+    # Against a broker of someone else's (CUSTOMS_STREAM_TEST_BROKER) this test cannot
+    # restart it: then it kills workers only (the faults line says how many of each).
+    external = bool(os.environ.get("CUSTOMS_STREAM_TEST_BROKER"))
+    restarts = "0" if external else "1"
     env = {**os.environ, "CUSTOMS_STREAM_BROKER": kafka, "CUSTOMS_STREAM_CACHE_DIR": str(CACHE)}
     result = subprocess.run(
         [sys.executable, "-m", "stream", "replay", str(SCENARIO / "events.jsonl"),
          "--expect", str(SCENARIO / "expected.json"),
-         "--kill-worker", "2", "--restart-broker", "1", "--workers", "2", "--seed", "11"],
+         "--kill-worker", "2", "--restart-broker", restarts, "--workers", "2", "--seed", "11"],
         env=env, capture_output=True, text=True, timeout=580, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "result agrees with the expected document" in result.stderr
     faults = re.search(r"faults: (\d+) worker kills, (\d+) broker restarts", result.stderr)
-    assert faults is not None and faults.groups() == ("2", "1"), result.stderr[-2000:]
+    assert faults is not None and faults.groups() == ("2", restarts), result.stderr[-2000:]
     audit = re.search(r"audit: (\d+) status updates; (\d+) sequence numbers reused for "
                       r"another view, (\d+) steps backwards", result.stderr)
     assert audit is not None and int(audit[1]) > 0 and audit.group(2, 3) == ("0", "0")
