@@ -12,10 +12,10 @@ def update(sequence: int, status: str, declaration_id: str = "1") -> bytes:
 
 def test_the_audit_finds_reused_sequences_steps_back_and_duplicates() -> None:
     clean = audit_updates([update(1, "ACCEPTED"), update(2, "RELEASED"), update(1, "X", "2")])
-    assert (clean.updates, clean.reused_sequences, clean.backwards, clean.duplicates) == (
+    assert (clean.updates, clean.reused_sequences, clean.backwards, clean.repeated_views) == (
         3, 0, 0, 0)
     assert clean.sound
-    assert audit_updates([update(1, "ACCEPTED"), update(1, "ACCEPTED")]).duplicates == 1
+    assert audit_updates([update(1, "ACCEPTED"), update(1, "ACCEPTED")]).repeated_views == 1
     reused = audit_updates([update(1, "ACCEPTED"), update(1, "RELEASED")])
     assert reused.reused_sequences == 1 and not reused.sound
     back = audit_updates([update(2, "RELEASED"), update(1, "ACCEPTED")])

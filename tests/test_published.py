@@ -25,55 +25,55 @@ def ids(found: tuple[int, list[dict[str, Any]]]) -> tuple[int, list[str]]:
 
 
 def test_the_highest_sequence_stands(tmp_path: Path) -> None:
-    book = ReadStore(tmp_path)
-    book.apply_status(update("1", 2, "RELEASED", "b1"))
-    book.apply_status(update("1", 1, "ACCEPTED", "b1"))  # read late
-    book.commit({})
-    status = book.status("1")
+    read_model = ReadStore(tmp_path)
+    read_model.apply_status(update("1", 2, "RELEASED", "b1"))
+    read_model.apply_status(update("1", 1, "ACCEPTED", "b1"))  # read late
+    read_model.commit({})
+    status = read_model.status("1")
     assert status is not None and status["status"] == "RELEASED"
-    assert book.open_count() == 1 and book.total() == 1
-    book.apply_status(update("1", 3, "DEPARTED", "b1"))
-    assert book.open_count() == 0 and book.status_counts() == {"DEPARTED": 1}
+    assert read_model.open_count() == 1 and read_model.total() == 1
+    read_model.apply_status(update("1", 3, "DEPARTED", "b1"))
+    assert read_model.open_count() == 0 and read_model.status_counts() == {"DEPARTED": 1}
 
 
 def test_buyers_index_filters_and_pages(tmp_path: Path) -> None:
-    book = ReadStore(tmp_path)
-    book.apply_status(update("2", 1, "AWAITING_DECLARATION", None))
-    book.apply_status(update("2", 2, "ACCEPTED", "b1"))
-    book.apply_status(update("1", 1, "RELEASED", "b1"))
-    book.apply_status(update("3", 1, "ACCEPTED", "b2"))
-    book.apply_status(update("4", 1, "ACCEPTED", "b1"))
-    book.commit({})
-    assert ids(book.declarations_of("b1")) == (3, ["1", "2", "4"])
-    assert ids(book.declarations_of("b1", "ACCEPTED")) == (2, ["2", "4"])
-    assert ids(book.declarations_of("b1", skip=1, take=1)) == (3, ["2"])
-    assert ids(book.declarations_of("nobody")) == (0, [])
-    book.apply_status(update("4", 2, "RELEASED", "b1"))  # its status index moves with it
-    book.commit({})
-    assert ids(book.declarations_of("b1", "ACCEPTED")) == (1, ["2"])
-    assert ids(book.declarations_of("b1", "RELEASED")) == (2, ["1", "4"])
+    read_model = ReadStore(tmp_path)
+    read_model.apply_status(update("2", 1, "AWAITING_DECLARATION", None))
+    read_model.apply_status(update("2", 2, "ACCEPTED", "b1"))
+    read_model.apply_status(update("1", 1, "RELEASED", "b1"))
+    read_model.apply_status(update("3", 1, "ACCEPTED", "b2"))
+    read_model.apply_status(update("4", 1, "ACCEPTED", "b1"))
+    read_model.commit({})
+    assert ids(read_model.declarations_of("b1")) == (3, ["1", "2", "4"])
+    assert ids(read_model.declarations_of("b1", "ACCEPTED")) == (2, ["2", "4"])
+    assert ids(read_model.declarations_of("b1", skip=1, take=1)) == (3, ["2"])
+    assert ids(read_model.declarations_of("nobody")) == (0, [])
+    read_model.apply_status(update("4", 2, "RELEASED", "b1"))  # its status index moves with it
+    read_model.commit({})
+    assert ids(read_model.declarations_of("b1", "ACCEPTED")) == (1, ["2"])
+    assert ids(read_model.declarations_of("b1", "RELEASED")) == (2, ["1", "4"])
 
 
 def test_dead_letters_count_once_by_provenance(tmp_path: Path) -> None:
-    book = ReadStore(tmp_path)
+    read_model = ReadStore(tmp_path)
     letter = {"source_topic": "releases", "partition": 0, "offset": 5, "error_code": "INVALID_JSON"}
-    book.apply_dead_letter(letter)
-    book.apply_dead_letter(letter)
-    assert book.dead_letters == {"INVALID_JSON": 1}
-    book.apply_kpi("CNNGB/GREEN", {"released": 1})
-    book.apply_kpi("CNNGB/GREEN", None)
-    assert book.kpis == {}
+    read_model.apply_dead_letter(letter)
+    read_model.apply_dead_letter(letter)
+    assert read_model.dead_letters == {"INVALID_JSON": 1}
+    read_model.apply_kpi("CNNGB/GREEN", {"released": 1})
+    read_model.apply_kpi("CNNGB/GREEN", None)
+    assert read_model.kpis == {}
 
 
 def test_a_reopened_store_has_what_was_committed_and_nothing_else(tmp_path: Path) -> None:
-    book = ReadStore(tmp_path)
-    book.apply_status(update("1", 1, "ACCEPTED", "b1"))
-    book.apply_dead_letter({"source_topic": "r", "partition": 0, "offset": 1,
+    read_model = ReadStore(tmp_path)
+    read_model.apply_status(update("1", 1, "ACCEPTED", "b1"))
+    read_model.apply_dead_letter({"source_topic": "r", "partition": 0, "offset": 1,
                             "error_code": "INVALID_JSON"})
-    book.apply_kpi("CNNGB/GREEN", {"released": 1})
-    book.commit({"customs.declaration-status:0": 7})
-    book.apply_status(update("2", 1, "ACCEPTED", "b1"))  # applied, never committed
-    book.close()
+    read_model.apply_kpi("CNNGB/GREEN", {"released": 1})
+    read_model.commit({"customs.declaration-status:0": 7})
+    read_model.apply_status(update("2", 1, "ACCEPTED", "b1"))  # applied, never committed
+    read_model.close()
     again = ReadStore(tmp_path)
     assert again.checkpoint() == {"customs.declaration-status:0": 7}
     assert again.status("2") is None and again.total() == 1
@@ -84,9 +84,9 @@ def test_a_reopened_store_has_what_was_committed_and_nothing_else(tmp_path: Path
 
 
 def test_the_feed_resumes_from_the_stored_checkpoint(tmp_path: Path) -> None:
-    book = ReadStore(tmp_path)
-    book.commit({"customs.declaration-status:3": 42})
-    feed = ReadModelFeed("127.0.0.1:1", Topology("customs", 4, 1024), book)
+    read_model = ReadStore(tmp_path)
+    read_model.commit({"customs.declaration-status:3": 42})
+    feed = ReadModelFeed("127.0.0.1:1", Topology("customs", 4, 1024), read_model)
     assert feed.positions == {TopicPartition("customs.declaration-status", 3): 42}
 
 
@@ -102,7 +102,7 @@ def test_the_read_model_skips_and_counts_a_record_it_cannot_read(tmp_path: Path)
     feed._take(tp, record(1, orjson.dumps({"no": "declaration id"})))
     feed._take(tp, record(2, orjson.dumps(update("1", 1, "ACCEPTED", "b1"))))
     assert feed.malformed == 2
-    status = feed.book.status("1")
+    status = feed.read_model.status("1")
     assert status is not None and status["status"] == "ACCEPTED"
     assert feed.positions[tp] == 3  # a reconnect carries on from here
 
@@ -132,10 +132,10 @@ def test_a_record_of_the_wrong_shape_is_skipped_whole(tmp_path: Path) -> None:
     for offset, (tp, value) in enumerate(bad):
         feed._take(tp, record(offset, value))
     assert feed.malformed == len(bad)
-    assert feed.book.status("1") is None and feed.book.total() == 0
-    assert feed.book.dead_letters == {} and feed.book.kpis == {}
+    assert feed.read_model.status("1") is None and feed.read_model.total() == 0
+    assert feed.read_model.dead_letters == {} and feed.read_model.kpis == {}
     feed._take(status, record(99, orjson.dumps(update("1", 1, "ACCEPTED", "b1"))))
-    assert feed.book.status_counts() == {"ACCEPTED": 1}
+    assert feed.read_model.status_counts() == {"ACCEPTED": 1}
 
 
 async def test_a_feed_that_stopped_reading_is_not_ready(tmp_path: Path) -> None:

@@ -219,12 +219,12 @@ async def guarded(
 
 
 def start_agent(
-    pipeline: Pipeline, name: str, channel: Any, outlet: Outlet,
+    pipeline: Pipeline, name: str, subscription: Any, outlet: Outlet,
     on_message: Callable[[Any], Awaitable[None]],
 ) -> Any:
     """A Faust agent that hands each message to ``on_message``, guarded."""
 
-    @pipeline.app.agent(channel, name=name)
+    @pipeline.app.agent(subscription, name=name)
     async def agent(stream: Any) -> None:
         # Acknowledged by the outbox, once the message's outputs are handed over.
         async for event in stream.noack().events():

@@ -16,7 +16,7 @@ from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared
 from schemas.types import format_instant
-from stream.agents.recent import Recent
+from stream.agents.cache import LruCache
 from stream.core.eligibility import FirmHistory, fact_key
 from stream.core.standing import Window, in_spans
 from stream.runtime.outbox import Outbox
@@ -33,7 +33,7 @@ class PartitionFirms:
     def __init__(self, pipeline: Pipeline, outbox: Outbox) -> None:
         self.histories = pipeline.table("firm-history", outbox)
         self.index = pipeline.table("firm-declarations", outbox)
-        self._cache: Recent[tuple[dict[str, Any] | None, FirmHistory | None]] = Recent(
+        self._cache: LruCache[tuple[dict[str, Any] | None, FirmHistory | None]] = LruCache(
             FIRM_CACHE_SIZE)
         pipeline.app.on_partitions_revoked.connect(self._forget)
         pipeline.app.on_partitions_assigned.connect(self._forget)

@@ -41,7 +41,7 @@ class Firms:
 
 def register(pipeline: Pipeline) -> Firms:
     firms = Firms(pipeline)
-    channel = pipeline.channel("firms", REKEYED)
+    subscription = pipeline.subscription("firms", REKEYED)
 
-    start_agent(pipeline, "firms", channel, firms.outlet, firms.on_message)
+    start_agent(pipeline, "firms", subscription, firms.outlet, firms.on_message)
     return firms

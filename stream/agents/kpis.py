@@ -79,6 +79,6 @@ class Kpis:
 
 def register(pipeline: Pipeline) -> Kpis:
     kpis = Kpis(pipeline)
-    channel = pipeline.channel("clearances")
-    start_agent(pipeline, "kpis", channel, kpis.outlet, kpis.on_message)
+    subscription = pipeline.subscription("clearances")
+    start_agent(pipeline, "kpis", subscription, kpis.outlet, kpis.on_message)
     return kpis

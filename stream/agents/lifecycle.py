@@ -17,9 +17,9 @@ from schemas.events import (
 )
 from schemas.outputs import ErrorCode
 from schemas.types import format_instant
+from stream.agents.cache import LruCache
 from stream.agents.common import Outlet, admitted, now, start_agent
 from stream.agents.firm_facts import PartitionFirms
-from stream.agents.recent import Recent
 from stream.agents.retention import Retention
 from stream.codec import loads
 from stream.core.declaration import DeclarationView
@@ -49,7 +49,7 @@ class Lifecycle:
         self.metrics = pipeline.metrics
         self.declarations = pipeline.table("declaration-state", self.outlet.outbox)
         self.firms = PartitionFirms(pipeline, self.outlet.outbox)
-        self._states: Recent[DeclarationState] = Recent(STATE_CACHE_SIZE)
+        self._states: LruCache[DeclarationState] = LruCache(STATE_CACHE_SIZE)
         self.retention = Retention(pipeline, self.outlet.outbox, self.remove_if_expired)
         pipeline.app.on_partitions_revoked.connect(self._forget)
         pipeline.app.on_partitions_assigned.connect(self._forget)
@@ -265,7 +265,7 @@ class Lifecycle:
 
 def register(pipeline: Pipeline) -> Lifecycle:
     lifecycle = Lifecycle(pipeline)
-    channel = pipeline.channel(*LIFECYCLE_INPUTS, REKEYED, FIRM_FACTS)
+    subscription = pipeline.subscription(*LIFECYCLE_INPUTS, REKEYED, FIRM_FACTS)
 
-    start_agent(pipeline, "lifecycle", channel, lifecycle.outlet, lifecycle.on_message)
+    start_agent(pipeline, "lifecycle", subscription, lifecycle.outlet, lifecycle.on_message)
     return lifecycle

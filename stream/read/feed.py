@@ -54,12 +54,12 @@ class ReadModelFeed:
     """Keeps a ReadStore up to date from the output topics; ready once it has read
     everything that was on them when it started."""
 
-    def __init__(self, bootstrap: str, topology: Topology, book: ReadStore) -> None:
-        self.bootstrap, self.topology, self.book = bootstrap, topology, book
+    def __init__(self, bootstrap: str, topology: Topology, read_model: ReadStore) -> None:
+        self.bootstrap, self.topology, self.read_model = bootstrap, topology, read_model
         self.ready = asyncio.Event()
         self.positions: dict[TopicPartition, int] = {  # next offset to read, per partition
             TopicPartition(topic, int(partition)): offset
-            for where, offset in book.checkpoint().items()
+            for where, offset in read_model.checkpoint().items()
             for topic, partition in [where.rsplit(":", 1)]
         }
         self.malformed = 0  # records skipped because they could not be read
@@ -84,15 +84,15 @@ class ReadModelFeed:
         if kind == "clearance-kpis":
             snapshot = orjson.loads(value) if value else None
             _require(snapshot is None or isinstance(snapshot, dict), "a KPI snapshot")
-            self.book.apply_kpi((key or b"").decode(), snapshot)
+            self.read_model.apply_kpi((key or b"").decode(), snapshot)
         elif value is None:
             return
         elif kind == "declaration-status":
-            self.book.apply_status(_shaped(orjson.loads(value), _STATUS_FIELDS))
+            self.read_model.apply_status(_shaped(orjson.loads(value), _STATUS_FIELDS))
         elif kind == "dead-letters":
-            self.book.apply_dead_letter(_shaped(orjson.loads(value), _LETTER_FIELDS))
+            self.read_model.apply_dead_letter(_shaped(orjson.loads(value), _LETTER_FIELDS))
         else:
-            self.book.apply_firm_fact(_shaped(orjson.loads(value), {}))
+            self.read_model.apply_firm_fact(_shaped(orjson.loads(value), {}))
 
     @property
     def following(self) -> bool:
@@ -164,7 +164,7 @@ class ReadModelFeed:
                     for message in messages:
                         self._take(tp, message)
                 if batch:
-                    self.book.commit({f"{tp.topic}:{tp.partition}": offset
+                    self.read_model.commit({f"{tp.topic}:{tp.partition}": offset
                                       for tp, offset in self.positions.items()})
                 if not self.ready.is_set():
                     positions = {tp: await consumer.position(tp) for tp in partitions}

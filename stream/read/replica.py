@@ -25,10 +25,10 @@ from stream.settings import Settings, policy_of
 from stream.topics import Topology
 
 
-def application(settings: Settings, book: ReadStore, feed: ReadModelFeed) -> web.Application:
+def application(settings: Settings, read_model: ReadStore, feed: ReadModelFeed) -> web.Application:
     app = web.Application(middlewares=guard.middlewares(settings.cors_origins))
     metrics = Metrics()
-    mount(app.router, book, feed, TokenStore(settings.tokens_file), policy_of(settings),
+    mount(app.router, read_model, feed, TokenStore(settings.tokens_file), policy_of(settings),
           ready=lambda: feed.following, metrics=metrics)
 
     async def exposition(request: web.Request) -> web.Response:
@@ -46,9 +46,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    book = ReadStore(settings.data_dir / "api" / settings.topic_prefix)
-    feed = ReadModelFeed(settings.bootstrap_servers, Topology.from_settings(settings), book)
-    runner = web.AppRunner(application(settings, book, feed), access_log=None)
+    read_model = ReadStore(settings.data_dir / "api" / settings.topic_prefix)
+    feed = ReadModelFeed(settings.bootstrap_servers, Topology.from_settings(settings), read_model)
+    runner = web.AppRunner(application(settings, read_model, feed), access_log=None)
     await runner.setup()
     following = asyncio.create_task(feed.run())
     try:
@@ -59,4 +59,4 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await following
         await runner.cleanup()
-        book.close()
+        read_model.close()

@@ -27,11 +27,11 @@ class Pipeline:
     handlers: dict[str, Any] = field(default_factory=dict)  # each agent's, by agent name
     # The read side, when the worker serves HTTP: the API's model of what was published
     # (the agents never read it), the feed that keeps it current, and the API itself.
-    book: Any = None  # a stream.read.readstore.ReadStore
+    read_model: Any = None  # a stream.read.readstore.ReadStore
     feed: Any = None
     api: Any = None
 
-    def channel(self, *names: str) -> Any:
+    def subscription(self, *names: str) -> Any:
         """One Faust channel over several (co-partitioned) topics, read as raw bytes."""
         return self.app.topic(
             *(self.topology.name(n) for n in names),

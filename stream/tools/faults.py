@@ -58,13 +58,13 @@ class Audit:
     updates: int = 0
     reused_sequences: int = 0  # one sequence number for two different views
     backwards: int = 0  # an older sequence after a newer one, for one declaration
-    duplicates: int = 0  # the same view under the same sequence again
+    repeated_views: int = 0  # the same view under the same sequence again
 
     def line(self) -> str:
         return (
             f"audit: {self.updates} status updates; {self.reused_sequences} sequence numbers "
             f"reused for another view, {self.backwards} steps backwards, "
-            f"{self.duplicates} duplicates"
+            f"{self.repeated_views} repeats of a view already published"
         )
 
     @property
@@ -76,7 +76,7 @@ class Audit:
         self.updates += other.updates
         self.reused_sequences += other.reused_sequences
         self.backwards += other.backwards
-        self.duplicates += other.duplicates
+        self.repeated_views += other.repeated_views
 
 
 def audit_updates(values: list[bytes]) -> Audit:
@@ -93,7 +93,7 @@ def audit_updates(values: list[bytes]) -> Audit:
         known = views.setdefault((declaration_id, sequence), update)
         if known is not update:
             if known == update:
-                audit.duplicates += 1
+                audit.repeated_views += 1
             else:
                 audit.reused_sequences += 1
         if sequence < highest.get(declaration_id, 0):

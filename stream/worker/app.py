@@ -45,8 +45,8 @@ def _serve_web(pipeline: Pipeline) -> None:
     from stream.read.web.mount import mount
 
     settings = pipeline.settings
-    pipeline.book = book = ReadStore(settings.data_dir / settings.app_id / "read-model")
-    feed = ReadModelFeed(settings.bootstrap_servers, pipeline.topology, book)
+    pipeline.read_model = read_model = ReadStore(settings.data_dir / settings.app_id / "read-model")
+    feed = ReadModelFeed(settings.bootstrap_servers, pipeline.topology, read_model)
     pipeline.feed = feed
 
     @pipeline.app.task
@@ -58,6 +58,6 @@ def _serve_web(pipeline: Pipeline) -> None:
     setup_prometheus_sensors(pipeline.app, registry=registry, name_prefix="faust")
     app = pipeline.app
     pipeline.api = mount(
-        guard.router(app), book, feed, TokenStore(settings.tokens_file), pipeline.policy,
+        guard.router(app), read_model, feed, TokenStore(settings.tokens_file), pipeline.policy,
         ready=lambda: feed.following and not app.rebalancing, metrics=pipeline.metrics,
     )

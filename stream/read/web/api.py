@@ -61,7 +61,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 class Api:
     """The answers, from the read model; the same in a worker and in an API process."""
 
-    book: ReadStore
+    read_model: ReadStore
     tokens: TokenStore
     policy: Policy
     ready: Callable[[], bool]
@@ -79,7 +79,7 @@ class Api:
         principal = self.principal(request)
         if not DECLARATION_ID.match(declaration_id):
             raise ApiError(400, "a declaration id is 18 digits")
-        status = self.book.status(declaration_id)
+        status = self.read_model.status(declaration_id)
         if status is None or not principal.may_see(status.get("buyer_id")):
             raise ApiError(404, f"no declaration {declaration_id}")
         return status
@@ -91,7 +91,7 @@ class Api:
         status = request.query.get("status")
         page = _int_param(request, "page", 1, 1, 1_000_000)
         size = _int_param(request, "page_size", 50, 1, MAX_PAGE_SIZE)
-        total, items = self.book.declarations_of(
+        total, items = self.read_model.declarations_of(
             buyer_id, status.upper() if status else None, (page - 1) * size, size)
         more = page * size < total
         return {
@@ -103,7 +103,7 @@ class Api:
         principal = self.principal(request)
         if principal.role != "ops":
             raise ApiError(403, "firm eligibility needs an ops token")
-        history = self.book.firm(firm_id)
+        history = self.read_model.firm(firm_id)
         if history is None:
             raise ApiError(404, f"no facts are known of firm {firm_id}")
         at = request.query.get("at")
@@ -124,7 +124,7 @@ class Api:
 
     def kpis(self, request: web.Request) -> dict[str, Any]:
         self.principal(request)
-        ordered = sorted(self.book.kpis.values(), key=lambda k: (k["port"], k["channel"]))
+        ordered = sorted(self.read_model.kpis.values(), key=lambda k: (k["port"], k["channel"]))
         return {"kpis": ordered}
 
 

@@ -14,15 +14,15 @@ def board_data(api: Api, request: web.Request) -> dict[str, Any]:
     principal = api.principal(request)
     if principal.role != "ops":
         raise ApiError(403, "the board needs an ops token")
-    book = api.book
-    ordered = sorted(book.kpis.values(), key=lambda k: (k["port"], k["channel"]))
+    read_model = api.read_model
+    ordered = sorted(read_model.kpis.values(), key=lambda k: (k["port"], k["channel"]))
     return {
-        "total": book.total(),
-        "open": book.open_count(),
-        "statuses": dict(sorted(book.status_counts().items())),
+        "total": read_model.total(),
+        "open": read_model.open_count(),
+        "statuses": dict(sorted(read_model.status_counts().items())),
         "kpis": ordered,
-        "dead_letters": dict(sorted(book.dead_letters.items())),
-        "recent": list(book.recent)[:15],
+        "dead_letters": dict(sorted(read_model.dead_letters.items())),
+        "recent": list(read_model.recent)[:15],
     }
 
 

@@ -16,13 +16,13 @@ from stream.read.web.auth import TokenStore
 
 
 def mount(
-    router: web.UrlDispatcher, book: ReadStore, feed: Any, tokens: TokenStore, policy: Policy,
+    router: web.UrlDispatcher, read_model: ReadStore, feed: Any, tokens: TokenStore, policy: Policy,
     ready: Callable[[], bool], metrics: Metrics,
 ) -> api.Api:
     """Add the routes; the read model's gauges go on ``metrics``."""
-    answers = api.Api(book, tokens, policy, ready)
+    answers = api.Api(read_model, tokens, policy, ready)
     api.add_routes(router, answers)
     board.add_routes(router, answers)
-    metrics.open_declarations.set_function(book.open_count)
+    metrics.open_declarations.set_function(read_model.open_count)
     metrics.unreadable_outputs.set_function(lambda: feed.malformed)
     return answers

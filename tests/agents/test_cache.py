@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from stream.agents.recent import Recent
+from stream.agents.cache import LruCache
 
 
 def test_keeps_a_fixed_number_dropping_the_least_recently_used() -> None:
-    recent: Recent[int] = Recent(3)
+    recent: LruCache[int] = LruCache(3)
     for n in range(3):
         recent.put(str(n), n)
     assert recent.get("0") == 0  # used: now the most recent

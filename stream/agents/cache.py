@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 V = TypeVar("V")
 
 
-class Recent(Generic[V]):
+class LruCache(Generic[V]):
     def __init__(self, size: int) -> None:
         self.size = size
         self._values: OrderedDict[str, V] = OrderedDict()
