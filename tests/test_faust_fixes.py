@@ -159,13 +159,15 @@ class FetchLoop:
         self.blocked = suspended
         self.waits = 0  # deliveries awaited through wait_first
         self.abandoned: list[int] = []  # deliveries cancelled while they waited
+        self.cancelled = asyncio.Event()  # set when a waiting delivery was cancelled
 
     async def callback(self, message: Any) -> None:
         if self.blocked:
             try:
-                await asyncio.sleep(3600)  # the flow is stopped: the queue never takes it
+                await asyncio.Event().wait()  # the flow is stopped: the queue never takes it
             except asyncio.CancelledError:
                 self.abandoned.append(message.offset)
+                self.cancelled.set()
                 raise
         self.delivered.append(message.offset)
 
@@ -217,7 +219,7 @@ async def test_a_delivery_cut_short_holds_the_partition_until_the_next_seek() ->
     loop = FetchLoop(batch_epochs={INPUT: 0}, suspended=True)
     await deliver(loop, state, 4)
     assert INPUT in state.cut_short
-    await asyncio.sleep(0.01)  # the cancellation reaches the waiting delivery
+    await asyncio.wait_for(loop.cancelled.wait(), 5)  # it reaches the waiting delivery
     assert loop.abandoned == [4]  # cancelled where it waited, not left behind
     loop.blocked = False
     await deliver(loop, state, 5)  # same batch, later offset: held back, not a gap
@@ -274,12 +276,17 @@ class TwoAgents(FetchLoop):
     def __init__(self) -> None:
         super().__init__(batch_epochs={INPUT: 0, FIRMS: 0})
         self.lifecycle_full = asyncio.Event()
+        self.lifecycle_waits = asyncio.Event()  # a lifecycle record waits for room
+        self.firms_got = asyncio.Event()
         self.got: list[tuple[str, int]] = []
 
     async def callback(self, message: Any) -> None:
-        if message.topic == INPUT.topic:
+        if message.topic == INPUT.topic and not self.lifecycle_full.is_set():
+            self.lifecycle_waits.set()
             await self.lifecycle_full.wait()
         self.got.append((message.topic, message.offset))
+        if message.topic == FIRMS.topic:
+            self.firms_got.set()
 
 
 async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
@@ -293,7 +300,7 @@ async def test_a_full_queue_holds_back_only_its_own_partitions() -> None:
     batch = asyncio.ensure_future(
         _deliver_batch(loop, state, {INPUT: lifecycle, FIRMS: firms}, loop.callback, {})
     )
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(asyncio.gather(loop.firms_got.wait(), loop.lifecycle_waits.wait()), 5)
     assert loop.got == [("firms", 7)]  # delivered while the lifecycle's queue is full
     assert not batch.done()  # the lifecycle's records are still on their way
     loop.lifecycle_full.set()
@@ -330,7 +337,7 @@ async def test_a_delivery_that_waits_goes_on_where_it_waited() -> None:
     state = _FetchState()
     loop = TwoAgents()  # the lifecycle's queue is full until the event is set
     delivery = asyncio.ensure_future(deliver(loop, state, 0, 1))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(loop.lifecycle_waits.wait(), 5)
     assert loop.got == [] and loop.waits == 1
     loop.lifecycle_full.set()
     await delivery
