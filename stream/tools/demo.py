@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import signal
 import time
 import urllib.request
 from collections.abc import Callable
@@ -42,9 +43,37 @@ def wait_ready(url: str, worker: WorkerProcess, timeout: float = 90.0) -> None:
     raise RuntimeError(f"the worker was not ready within {timeout:.0f}s; see {worker.log_file}")
 
 
+async def traffic_until_interrupted(settings: Settings, traffic: Traffic, rate: float) -> None:
+    """Publish until Ctrl-C (SIGINT) or SIGTERM. The signals set an event the publishing
+    loop watches, rather than cancelling it: a cancellation can be swallowed on its way
+    through a client library, and the demo then waited for ever."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await publish_traffic(settings, traffic, rate, stop=stop)
+
+
 def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
     broker = LocalBroker(base.cache_dir, base.broker_port)
     started_broker = not broker.status().running
+    worker: WorkerProcess | None = None
+    try:
+        worker = _run(broker, base, rate, seed, say)
+    except KeyboardInterrupt:  # Ctrl-C before the traffic began
+        pass
+    finally:
+        # Nothing interrupts the clean-up: a second Ctrl-C would leave the broker running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        say("stopping the worker" + (" and the broker" if started_broker else ""))
+        if worker is not None:
+            worker.stop()
+        if started_broker:
+            broker.stop()
+
+
+def _run(broker: LocalBroker, base: Settings, rate: float, seed: int | None,
+         say: Say) -> WorkerProcess:
     status = broker.start()
     run = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     tokens_file = base.cache_dir / "demo" / run / "tokens.toml"
@@ -55,9 +84,9 @@ def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
         "data_dir": base.cache_dir / "demo" / run / "worker",
     })
     worker = WorkerProcess(settings, settings.data_dir / "worker.log")
+    asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
+    worker.start()
     try:
-        asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
-        worker.start()
         web = f"http://{settings.web_host}:{settings.web_port}"
         say(f"broker at {status.bootstrap}; worker starting (log: {worker.log_file})")
         wait_ready(f"{web}/ready", worker)
@@ -72,10 +101,8 @@ def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
             f"\n  Ctrl-C stops the demo.\n"
         )
         traffic = Traffic(chosen, datetime.now(UTC) - timedelta(days=10))
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(publish_traffic(settings, traffic, rate))
-    finally:
-        say("stopping the worker" + (" and the broker" if started_broker else ""))
-        worker.stop()
-        if started_broker:
-            broker.stop()
+        asyncio.run(traffic_until_interrupted(settings, traffic, rate))
+    except BaseException:
+        worker.stop()  # started here: stopped here, whatever happened
+        raise
+    return worker

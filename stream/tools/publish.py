@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 
@@ -13,14 +14,17 @@ from stream.settings import Settings
 from stream.tools.scenario import Message
 from stream.topics import Topology
 
+STOP_WITHIN = 5.0  # seconds the producer may take to stop
+
 
 async def publish_traffic(
     settings: Settings, messages: Iterable[Message], rate: float,
     duration: float | None = None, limit: int | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Callable[[str], None] = lambda _: None, stop: asyncio.Event | None = None,
 ) -> int:
-    """Publish ``messages`` at ``rate`` per second until ``duration`` seconds or
-    ``limit`` messages; return how many were published."""
+    """Publish ``messages`` at ``rate`` per second until ``duration`` seconds,
+    ``limit`` messages or ``stop``; return how many were published."""
+    stop = stop or asyncio.Event()
     topology = Topology.from_settings(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, **client_options(settings), linger_ms=5,
@@ -36,12 +40,18 @@ async def publish_traffic(
                 break
             ahead = sent / rate - elapsed
             if ahead > 0:
-                await asyncio.sleep(ahead)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), ahead)
+            if stop.is_set():
+                break
             await producer.send(topology.name(message.topic), value=message.value, key=message.key)
             sent += 1
             if sent % max(1, int(rate * 10)) == 0:
                 progress(f"{sent} messages published")
-        await producer.flush()
+        if not stop.is_set():
+            await producer.flush()
     finally:
-        await producer.stop()
+        # Bounded: stopping is not to wait on a broker that is going away too.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(producer.stop(), STOP_WITHIN)
     return sent

@@ -4,8 +4,10 @@ ones stop cleanly on SIGINT (Ctrl-C), everything they started with them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from stream.admin import connect_admin
+from stream.broker import LocalBroker
 from stream.settings import Settings
 from stream.tools.replay import delete_topics, read_records
 from stream.topics import SPECS, Topology
@@ -108,31 +111,81 @@ async def test_simulate_publishes_until_interrupted(
         await delete_topics(run)
 
 
+def interrupt_twice_and_wait(process: subprocess.Popen[bytes], within: float) -> float:
+    """Ctrl-C, and Ctrl-C again half a second later, as an impatient user does."""
+    began = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)
+    time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(within)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return time.monotonic() - began
+
+
+def text_of(log: Path) -> str:
+    return log.read_text()
+
+
+async def demo_board(process: subprocess.Popen[bytes], log: Path, port: int) -> None:
+    """Until the demo prints its board's address and traffic reaches the board."""
+    deadline = time.monotonic() + 120
+    while (found := re.search(r"/board#token=(\S+)", text_of(log))) is None:
+        assert process.poll() is None, text_of(log)[-3000:]
+        assert time.monotonic() < deadline, "the demo printed no board address"
+        await asyncio.sleep(0.5)
+    token = found.group(1)
+    for _ in range(60):  # traffic flows through the worker to the board
+        status, data = get(port, "/board/data", token)
+        if status == 200 and data["total"] > 0:
+            break
+        await asyncio.sleep(1)
+    assert status == 200 and data["total"] > 0
+
+
 async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: Path) -> None:
+    """With the broker already running: Ctrl-C twice stops what the demo started, within
+    10 s, and leaves the broker running."""
     port = free_port()
     env = command_env(kafka, CUSTOMS_STREAM_WEB_PORT=str(port))  # finds the test broker
     log = tmp_path / "demo.log"
     process = start(["demo", "--rate", "50", "--seed", "3"], env, log)
     try:
-        deadline = time.monotonic() + 120
-        while (found := re.search(r"/board#token=(\S+)", log.read_text())) is None:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the demo printed no board address"
-            await asyncio.sleep(0.5)
-        token = found.group(1)
-        for _ in range(60):  # traffic flows through the worker to the board
-            status, data = get(port, "/board/data", token)
-            if status == 200 and data["total"] > 0:
-                break
-            await asyncio.sleep(1)
-        assert status == 200 and data["total"] > 0
-        took = await asyncio.to_thread(interrupt_and_wait, process, 30)
+        await demo_board(process, log, port)
+        took = await asyncio.to_thread(interrupt_twice_and_wait, process, 30)
         # Everything it started (traffic, worker) is gone within a few seconds.
         assert process.returncode == 0 and took < 10, log.read_text()[-2000:]
         assert not group_alive(process.pid), "something the demo started is still running"
+        assert LocalBroker(CACHE, TEST_BROKER_PORT).status().running  # not the demo's
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+async def test_demo_stops_the_broker_it_started_on_ctrl_c(kafka: str, tmp_path: Path) -> None:
+    """With no broker running: the demo starts one, and Ctrl-C stops it too, within 10 s
+    (the broker runs in a session of its own, so the signal does not reach it)."""
+    broker_port, port = free_port(), free_port()
+    broker = LocalBroker(CACHE, broker_port)
+    env = command_env(f"127.0.0.1:{broker_port}", CUSTOMS_STREAM_WEB_PORT=str(port),
+                      CUSTOMS_STREAM_BROKER_PORT=str(broker_port))
+    log = tmp_path / "demo.log"
+    process = start(["demo", "--rate", "50", "--seed", "3"], env, log)
+    try:
+        await demo_board(process, log, port)
+        assert broker.status().running  # the demo's own
+        took = await asyncio.to_thread(interrupt_and_wait, process, 30)
+        assert process.returncode == 0 and took < 10, log.read_text()[-2000:]
+        assert not group_alive(process.pid)
+        assert not broker.status().running, "the broker the demo started still runs"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        broker.stop()
+        shutil.rmtree(broker.home, ignore_errors=True)
 
 
 async def test_a_worker_refuses_topics_with_other_partition_counts(
