@@ -170,3 +170,13 @@ def test_compose_serves_the_api_on_https_with_the_override(tmp_path: Path) -> No
     assert server_context(Settings(web_tls_cert=cert, web_tls_key=key)) is not None
     dockerfile = (DEPLOY.parent / "Dockerfile").read_text()
     assert "openssl" in dockerfile and "--uid 10002" in dockerfile
+
+
+def test_every_setting_is_in_the_operations_table() -> None:
+    table = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    assert Settings.model_fields
+    for name in Settings.model_fields:
+        words = name.upper().split("_")
+        full = "CUSTOMS_STREAM_" + name.upper()
+        tails = ["/ `_" + "_".join(words[i:]) + "`" for i in range(len(words))]
+        assert full in table or any(t in table for t in tails), full
