@@ -225,7 +225,13 @@ def _plain_standing(h: FirmHistory, t: datetime, policy: Policy) -> tuple[Any, .
         FirmWithdrawn,
         ReturnDeclared,
     )
-    from stream.core.eligibility import is_accepted, order_key, standing_returns
+    # The contract's words, read plainly: nothing here comes from the module it checks.
+    def order_key(fact: Any) -> tuple[datetime, str]:
+        return fact.occurred_at, fact.event_id
+
+    def accepted(r: ReturnDeclared) -> bool:
+        return (r.return_district == r.original_district
+                or r.return_district in policy.returns.inter_district_districts)
 
     facts = list(h.facts.values())
     changes = [f for f in facts if isinstance(f, FirmEnrolled | FirmWithdrawn)
@@ -242,8 +248,10 @@ def _plain_standing(h: FirmHistory, t: datetime, policy: Policy) -> tuple[Any, .
         for s in policy.green_channel.required_certificates
     }
     since = t - timedelta(days=policy.green_channel.return_lookback_days)
-    returns = sum(1 for r in standing_returns(f for f in facts if isinstance(f, ReturnDeclared))
-                  if is_accepted(r, policy) and since <= r.occurred_at <= t)
+    standing: dict[str, ReturnDeclared] = {}  # per return_id, the earliest stands
+    for r in sorted((f for f in facts if isinstance(f, ReturnDeclared)), key=order_key):
+        standing.setdefault(r.return_id, r)
+    returns = sum(1 for r in standing.values() if accepted(r) and since <= r.occurred_at <= t)
     return enrolled_now, {s: v[0] if v else None for s, v in valid.items()}, returns
 
 

@@ -53,6 +53,7 @@ def test_scenario_agrees_through_replay(scenario: Path, workers: int, kafka: str
         # The decisions topic says the same as the statuses: the latest decision of each
         # declaration is the one its expected status names, with the same reasons.
         decisions = asyncio.run(latest_decisions(settings))
+        assert expected["statuses"] and decisions
         for status in expected["statuses"]:
             if status.get("decision") is None:
                 assert status["declaration_id"] not in decisions

@@ -28,6 +28,7 @@ def test_asyncapi_names_every_topic() -> None:
     assert document["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in document["channels"].values()}
     assert "{prefix}.declarations" in addresses and "{prefix}.declaration-status" in addresses
+    assert document["components"]["messages"]
     for message in document["components"]["messages"].values():
         assert message["payload"]["schemaFormat"].startswith("application/schema+json")
         assert (ASYNCAPI.parent / message["payload"]["schema"]["$ref"]).exists()
