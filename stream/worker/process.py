@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from stream import kafka
 from stream.admin import ensure_topics
+from stream.runtime import heap
 from stream.settings import Settings
 from stream.topics import Topology
 from stream.worker.app import build_pipeline
@@ -26,7 +27,8 @@ def run_worker(settings: Settings) -> None:
     kafka.configure(settings)
     asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
     pipeline = build_pipeline(settings)
-    worker = faust.Worker(
+    heap.set_young_threshold(settings.gc_young_threshold)
+    worker = _Worker(
         pipeline.app,
         loglevel=settings.log_level,
         redirect_stdouts=False,
@@ -39,6 +41,13 @@ def run_worker(settings: Settings) -> None:
     loop = worker.loop
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks, loop)
     worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    async def on_startup_finished(self) -> None:
+        """Started and recovered: what the worker holds now lives as long as it does."""
+        await super().on_startup_finished()
+        heap.freeze_what_start_up_made()
 
 
 def new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
