@@ -47,10 +47,17 @@ async def run_command(args: list[str], env: dict[str, str]) -> subprocess.Comple
     )
 
 
-def interrupt_and_wait(process: subprocess.Popen[bytes], within: float) -> float:
-    """SIGINT to the command's process group (Ctrl-C); seconds until all of it ended."""
+def interrupt_and_wait(
+    process: subprocess.Popen[bytes], within: float, presses: int = 1
+) -> float:
+    """SIGINT to the command's process group (Ctrl-C, ``presses`` times half a second
+    apart, as an impatient user does); seconds until all of it ended."""
     began = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
+    for _ in range(presses - 1):
+        time.sleep(0.5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(within)
     finally:
@@ -111,21 +118,6 @@ async def test_simulate_publishes_until_interrupted(
         await delete_topics(run)
 
 
-def interrupt_twice_and_wait(process: subprocess.Popen[bytes], within: float) -> float:
-    """Ctrl-C, and Ctrl-C again half a second later, as an impatient user does."""
-    began = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)
-    time.sleep(0.5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(within)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    return time.monotonic() - began
-
-
 def text_of(log: Path) -> str:
     return log.read_text()
 
@@ -155,7 +147,7 @@ async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: P
     process = start(["demo", "--rate", "50", "--seed", "3"], env, log)
     try:
         await demo_board(process, log, port)
-        took = await asyncio.to_thread(interrupt_twice_and_wait, process, 30)
+        took = await asyncio.to_thread(interrupt_and_wait, process, 30, 2)
         # Everything it started (traffic, worker) is gone within a few seconds.
         assert process.returncode == 0 and took < 10, log.read_text()[-2000:]
         assert not group_alive(process.pid), "something the demo started is still running"
