@@ -127,12 +127,11 @@ def dead_letter(
     checked; the key at most 1 KiB."""
     raw = value or b""
     text, encoding = excerpt(raw)
-    key = where.key
     return DeadLetter(
         source_topic=where.topic,
         partition=where.partition,
         offset=where.offset,
-        key=bounded_key(key),
+        key=bounded_key(where.key),
         raw=text,
         raw_encoding=encoding,
         raw_length=len(raw),
@@ -144,5 +143,5 @@ def dead_letter(
 
 
 def bounded_key(key: str | None) -> str | None:
-    """A key as a dead letter or duplicate record carries it: at most 1 KiB of text."""
+    """A key as a dead letter carries it: at most its first 1,024 characters."""
     return key if key is None or len(key) <= MAX_KEY_CHARS else key[:MAX_KEY_CHARS]

@@ -195,7 +195,7 @@ class Lifecycle:
         if step.seen is Seen.OVER_LIMIT:
             limits = self.pipeline.policy.limits
             detail = (
-                f"declaration {state.declaration_id} holds {len(state.event_ids)} events "
+                f"declaration {state.declaration_id} holds {state.event_count} events "
                 f"({state.stored_bytes} bytes); the limits are "
                 f"{limits.max_events_per_declaration} events, "
                 f"{limits.max_declaration_bytes} bytes"

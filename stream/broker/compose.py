@@ -26,12 +26,19 @@ import shlex
 from collections import defaultdict
 from pathlib import Path
 
-from stream.broker.secure import acl_lines, make_certificate, make_tls, users, write_private
+from stream.broker.secure import (
+    USERS,
+    acl_lines,
+    make_certificate,
+    make_tls,
+    users,
+    write_private,
+)
 
 KAFKA_UID = 1000
 CLIENT_UIDS = {"pipeline": 10001, "api": 10002}  # the Dockerfile's users
 BROKER = "kafka:9094"  # the SASL_SSL listener, as docker-compose.yml names it
-CLIENTS = ("pipeline", "api", "erp", "customs", "certifier", "dashboard")
+CLIENTS = tuple(user for user in USERS if user != "admin")  # a password file each
 
 
 def jaas(passwords: dict[str, str]) -> str:

@@ -120,7 +120,7 @@ class DeclarationState:
         size is counted). Which events fit depends on the order they arrive in: the one
         place besides event-id conflicts where arrival order decides what counts."""
         limits = policy.limits
-        if len(self.events) + len(self.returns) >= limits.max_events_per_declaration:
+        if self.event_count >= limits.max_events_per_declaration:
             return False
         size = len(orjson.dumps(self._json_of(event)))
         if self.stored_bytes + size > limits.max_declaration_bytes:
@@ -128,6 +128,11 @@ class DeclarationState:
             return False
         self.stored_bytes += size
         return True
+
+    @property
+    def event_count(self) -> int:
+        """How many events and returns the state holds (what the limits count)."""
+        return len(self.events) + len(self.returns)
 
     @property
     def event_ids(self) -> frozenset[str]:

@@ -135,8 +135,9 @@ class ReadModelFeed:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, **client_options(),
             auto_offset_reset="earliest",  # a checkpoint past a topic made anew
-            # Fetched records wait in memory: enough for the largest record (a dead letter
-            # carries a whole rejected input back), not more.
+            # Fetched records wait in memory. A dead letter is bounded now (64 KiB of the
+            # body); the largest record here is a firm fact's copy, under 1 MiB, and the
+            # broker hands over a first record larger than this anyway (KIP-74).
             max_partition_fetch_bytes=4 * self.topology.max_message_bytes,
             fetch_max_bytes=16 * 1024 * 1024,
         )

@@ -132,12 +132,14 @@ def captured() -> Captured:
 
 
 def read_from(topic: str, key: str | None, offset: int, partitions: int = 4,
-              partition: int | None = None) -> dict[str, Any]:
-    """put() arguments for a message read from ``topic`` at ``offset``."""
+              partition: int | None = None,
+              headers: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """put() arguments for a message read from ``topic`` at ``offset``, with ``headers``
+    as the producer gave them."""
     if partition is None:
         partition = partition_for(key, partitions) if key else 0
     return {
         "key": key.encode() if key else None,
         "partition": partition,
-        "headers": {READ_FROM: f"{topic}:{offset}".encode()},
+        "headers": {**(headers or {}), READ_FROM: f"{topic}:{offset}".encode()},
     }

@@ -295,8 +295,7 @@ async def test_a_release_on_declarations_is_wrong_topic_whatever_its_headers_say
     release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
     async with pipeline.app.agents["lifecycle"].test_context() as agent:
         await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
-        forged = read_from("declarations", DECL, 2)
-        forged["headers"] = {**forged["headers"], **FORGED}
+        forged = read_from("declarations", DECL, 2, headers=FORGED)
         await agent.put(json.dumps(release).encode(), **forged)
     [letter] = captured.on("dead-letters")
     assert (letter.value["error_code"], letter.value["source_topic"]) == (
@@ -317,8 +316,7 @@ async def test_a_forward_with_malformed_provenance_is_judged_as_read_there(
 ) -> None:
     release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
     async with pipeline.app.agents["lifecycle"].test_context() as agent:
-        message = read_from("lifecycle-rekeyed", DECL, 3)
-        message["headers"] = {**message["headers"], **headers}
+        message = read_from("lifecycle-rekeyed", DECL, 3, headers=headers)
         await agent.put(json.dumps(release).encode(), **message)
     [letter] = captured.on("dead-letters")
     assert (letter.value["error_code"], letter.value["source_topic"]) == (
@@ -332,8 +330,8 @@ async def test_a_forward_names_the_input_it_forwards(
     release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
     async with pipeline.app.agents["lifecycle"].test_context() as agent:
         await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
-        message = read_from("lifecycle-rekeyed", DECL, 3)
-        message["headers"] = {**message["headers"], **FORGED, "x-source-key": b""}
+        message = read_from("lifecycle-rekeyed", DECL, 3,
+                            headers={**FORGED, "x-source-key": b""})
         await agent.put(json.dumps(release).encode(), **message)
         await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 6))
     [repeat] = captured.on("duplicates")
