@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Seconds a partition may have work past its last commit without the "
         "commit moving; then the worker stops, for its supervisor to restart it.",
     )
+    slice_events: int = Field(
+        200, ge=1, le=10_000,
+        description="Most messages an agent handles before it seals their state and "
+        "outputs (fewer when its queue runs empty): the writes of a slice to one key are "
+        "stored once.",
+    )
     producer_linger_ms: int = Field(
         5, ge=0, le=1000, description="How long the producer waits to fill a batch."
     )

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 from stream.runtime import tablestore
+from stream.runtime.heldtable import DELETED
 from stream.settings import Settings
 from stream.worker.app import build_pipeline
 
@@ -29,5 +31,37 @@ def test_every_table_partition_shares_the_workers_rocksdb_budget(tmp_path: Path)
     assert blocks.get_usage() <= tablestore.BLOCK_CACHE
     options = store.rocksdb_options.as_options()
     assert options is not None
+    for db in store._dbs.values():
+        db.close()
+
+
+async def test_a_tables_cached_writes_reach_rocksdb_at_the_seal_in_their_partitions(
+    tmp_path: Path,
+) -> None:
+    """Through the real table and store: a write is in RocksDB only after the seal, in
+    the partition it was written for; a delete removes it there."""
+    from tests.test_outbox import Event
+
+    pipeline = build_pipeline(Settings(
+        store="rocksdb://", data_dir=tmp_path, web_enabled=False, partitions=4,
+    ))
+
+    async def send(*_: object) -> object:
+        delivery = asyncio.get_running_loop().create_future()
+        return delivery  # never acknowledged: the store does not wait for it
+
+    pipeline.app.producer.send = send  # type: ignore[method-assign]
+    table = pipeline.tables["declaration-state"]
+    store = table.data
+    table.hold(2, "D-1", {"view": 1})
+    table.hold(3, "D-2", {"view": 2})
+    assert store._db_for_partition(2).get(b'"D-1"') is None
+    await table.outbox.seal([Event("1", [])])
+    assert store._db_for_partition(2).get(b'"D-1"') == b'{"view":1}'
+    assert store._db_for_partition(3).get(b'"D-2"') == b'{"view":2}'
+    assert store._db_for_partition(2).get(b'"D-2"') is None
+    table.hold(2, "D-1", DELETED)
+    await table.outbox.seal([Event("2", [])])
+    assert store._db_for_partition(2).get(b'"D-1"') is None
     for db in store._dbs.values():
         db.close()

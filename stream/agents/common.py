@@ -15,6 +15,7 @@ from faust.exceptions import NotReady, ProducerSendError
 from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
+from stream.agents.slices import Slice
 from stream.codec import dumps
 from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
 from stream.runtime.faust_fixes import FlushFailed, fail_stop
@@ -222,18 +223,26 @@ def start_agent(
     pipeline: Pipeline, name: str, subscription: Any, outlet: Outlet,
     on_message: Callable[[Any], Awaitable[None]],
 ) -> Any:
-    """A Faust agent that hands each message to ``on_message``, guarded."""
+    """A Faust agent that hands each message to ``on_message``, guarded, and seals the
+    outbox once per slice of messages (``stream.agents.slices``)."""
+    limit = pipeline.settings.slice_events
 
     @pipeline.app.agent(subscription, name=name)
     async def agent(stream: Any) -> None:
-        # Acknowledged by the outbox, once the message's outputs are handed over.
+        queue, taken = stream.channel.queue, Slice(limit)
+        # Acknowledged by the outbox, once the slice's outputs are handed over.
         async for event in stream.noack().events():
+            done = taken.before(event)
+            if done:
+                await outlet.outbox.seal(done)
             message = event.message
             where, _ = provenance_of(pipeline, message)
             await guarded(
                 outlet, name, where, message.value,
                 lambda: on_message(message),  # noqa: B023 - awaited at once
             )
-            await outlet.outbox.seal(event)
+            done = taken.after(event, queue.empty())
+            if done:
+                await outlet.outbox.seal(done)
 
     return agent

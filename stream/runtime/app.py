@@ -10,7 +10,7 @@ from typing import Any
 import faust
 
 from stream import kafka
-from stream.runtime.outbox import HeldTable
+from stream.runtime.heldtable import HeldTable
 from stream.settings import Settings
 
 # Faust's own routes, off (faust-streaming 0.15.3 settings): its /table/ routes would serve

@@ -69,6 +69,22 @@ class Store(faust_rocksdb.Store):
         self.use_rocksdict = True
         self.rocksdb_options = BudgetOptions(**(self.options or {}), use_rocksdict=True)
 
+    def write_cached(self, records: list[tuple[int, bytes, bytes | None]]) -> None:
+        """A table's writes since its last seal, (partition, key, value or None to
+        delete), in one RocksDB write per partition."""
+        batches: dict[int, WriteBatch] = {}
+        for partition, key, value in records:
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = WriteBatch(raw_mode=True)
+            if value is None:
+                batch.delete(key)
+                self._key_index.pop(key, None)
+            else:
+                batch.put(key, value)
+                self._key_index[key] = partition
+        for partition, batch in batches.items():
+            self._db_for_partition(partition).write(batch)
 
     def write_records(self, tp: Any, records: list[Any]) -> None:
         """Changelog records of one partition, in one write, as Faust's

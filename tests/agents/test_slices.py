@@ -1,0 +1,86 @@
+"""Slices: an agent seals once for the messages it handled while more were waiting; a
+slice never waits for a message, never spans a rebalance, and never merges outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from stream.agents.slices import Slice
+from stream.runtime.pipeline import Pipeline
+from tests.agents.conftest import Captured, read_from
+from tests.builders import DECL, filed, lifecycle
+
+
+def event(name: str, generation: int = 1) -> Any:
+    return SimpleNamespace(name=name, message=SimpleNamespace(generation_id=generation))
+
+
+def names(events: list[Any]) -> list[str]:
+    return [e.name for e in events]
+
+
+def test_a_message_that_arrives_alone_is_sealed_alone() -> None:
+    taken = Slice(limit=200)
+    assert taken.before(event("a")) == []
+    assert names(taken.after(event("a"), queue_empty=True)) == ["a"]
+
+
+def test_a_slice_grows_while_messages_wait_and_is_sealed_when_none_does() -> None:
+    taken = Slice(limit=200)
+    assert taken.after(event("a"), queue_empty=False) == []
+    assert taken.after(event("b"), queue_empty=False) == []
+    assert names(taken.after(event("c"), queue_empty=True)) == ["a", "b", "c"]
+    assert taken.events == []
+
+
+def test_a_full_slice_is_sealed_though_messages_wait() -> None:
+    taken = Slice(limit=2)
+    assert taken.after(event("a"), queue_empty=False) == []
+    assert names(taken.after(event("b"), queue_empty=False)) == ["a", "b"]
+    assert names(taken.after(event("c"), queue_empty=True)) == ["c"]
+
+
+def test_a_rebalance_mid_slice_seals_the_slice_before_the_next_generation() -> None:
+    taken = Slice(limit=200)
+    taken.after(event("a", generation=1), queue_empty=False)
+    taken.after(event("b", generation=1), queue_empty=False)
+    assert names(taken.before(event("c", generation=2))) == ["a", "b"]
+    assert taken.before(event("c", generation=2)) == []  # nothing left of generation 1
+    assert names(taken.after(event("c", generation=2), queue_empty=True)) == ["c"]
+
+
+async def test_a_slice_writes_a_declaration_once_and_publishes_each_change(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    """Two messages of one declaration waiting together: its state is written once (the
+    last), both status updates go out, in order, after that write is acknowledged, and
+    both messages are acknowledged after them."""
+    captured.hold = True
+    outbox = pipeline.handlers["lifecycle"].outlet.outbox
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+        first = await agent.put(json.dumps(filed()).encode(),
+                                **read_from("declarations", DECL, 1), wait=False)
+        second = await agent.put(json.dumps(release).encode(),
+                                 **read_from("releases", DECL, 2), wait=False)
+        for _ in range(50):
+            if outbox.held:
+                break
+            await asyncio.sleep(0)
+        assert outbox.held == 1  # one seal for the two messages
+        state_writes = [w for w in captured.writes if w.topic.endswith("state-changelog")]
+        assert len(state_writes) == 1 and len(state_writes[0].value["events"]) == 2
+        assert captured.sent == [] and not first.message.acked
+        captured.hold = False
+        captured.acknowledge()
+        for _ in range(50):
+            if second.message.acked:
+                break
+            await asyncio.sleep(0.01)
+    statuses = [(s.value["sequence"], s.value["status"])
+                for s in captured.on("declaration-status")]
+    assert statuses == [(1, "ACCEPTED"), (2, "RELEASED")]
+    assert first.message.acked and second.message.acked
