@@ -50,7 +50,7 @@ async def test_a_tables_cached_writes_reach_rocksdb_at_the_seal_in_their_partiti
         delivery = asyncio.get_running_loop().create_future()
         return delivery  # never acknowledged: the store does not wait for it
 
-    pipeline.app.producer.send = send  # type: ignore[method-assign]
+    pipeline.app.producer.send = send  # type: ignore[method-assign, assignment]
     table = pipeline.tables["declaration-state"]
     store = table.data
     table.hold(2, "D-1", {"view": 1})
