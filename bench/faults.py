@@ -26,9 +26,7 @@ from stream.tools.scenario import differences, read_scenario
 SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "scenarios" / "07-port-month"
 
 
-def main() -> None:
-    from stream.broker import LocalBroker
-
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Replay scenario 07 under faults, many times")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--kill-worker", type=int, default=5)
@@ -37,7 +35,13 @@ def main() -> None:
     parser.add_argument("--scenario", type=Path, default=SCENARIO)
     parser.add_argument("--store", default="memory://",
                         help="the workers' table store: memory:// (as replay) or rocksdb://")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    from stream.broker import LocalBroker
+
+    args = arguments().parse_args()
     base = Settings()
     status = LocalBroker(base.cache_dir, base.broker_port).start()
     base = base.model_copy(update={"broker": status.bootstrap, "commit_interval": 0.2})

@@ -1,7 +1,7 @@
 """Benchmark: the pipeline against a plain aiokafka loop, measured in the same run.
 
     python -m bench.pipeline [--events 200000] [--latency-events 20000] [--rate 1000]
-                             [--profile] [--only-pipeline]
+                             [--profile] [--only-pipeline] [--workers 1]
 
 For each loop (a plain aiokafka loop, a minimal Faust agent, stock and with the project's
 Faust fixes, a minimal Quix Streams application, and the pipeline's worker), on the
@@ -11,6 +11,10 @@ local broker under a fresh topic prefix:
 2. delay: with the worker caught up, more events are published at a steady rate well
    below capacity; the delay is each output's broker timestamp minus the timestamp of the
    input that caused it (carried in the output's ``x-caused-by`` header).
+
+``--workers N`` runs the pipeline as N worker processes in one consumer group (each with a
+data folder of its own; the topics have ``CUSTOMS_STREAM_PARTITIONS`` partitions, which
+must be at least N); their processor time is summed.
 
 ``--profile`` samples the customs-stream worker with py-spy while it works through the preloaded
 stream and prints the top 15 functions by own time.
@@ -53,7 +57,33 @@ from stream.tools.replay import delete_topics, read_records
 from stream.topics import LIFECYCLE_INPUTS, Topology
 from stream.worker.process import WorkerProcess
 
-Start = Callable[[Settings], subprocess.Popen[bytes] | WorkerProcess]
+
+class Workers:
+    """Pipeline workers in one consumer group, each with a data folder of its own."""
+
+    def __init__(self, settings: Settings, count: int) -> None:
+        folder = settings.cache_dir / "bench"
+        self.workers = [
+            WorkerProcess(settings.model_copy(update={"data_dir": folder / f"data-{n}"}),
+                          folder / f"worker-{n}.log")
+            for n in range(count)
+        ]
+
+    def start(self) -> Workers:
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self.workers if w.process is not None]
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+Start = Callable[[Settings], subprocess.Popen[bytes] | Workers]
 
 
 def _module(name: str, *extra: str) -> Start:
@@ -89,10 +119,13 @@ def _quix(settings: Settings) -> subprocess.Popen[bytes]:
     ])
 
 
-def _pipeline(settings: Settings) -> WorkerProcess:
-    worker = WorkerProcess(settings, settings.cache_dir / "bench" / "worker.log")
-    worker.start()
-    return worker
+def _pipeline(count: int) -> Start:
+    def start(settings: Settings) -> Workers:
+        if settings.partitions < count:
+            raise SystemExit(f"--workers {count} needs at least {count} partitions "
+                             f"(CUSTOMS_STREAM_PARTITIONS is {settings.partitions})")
+        return Workers(settings, count).start()
+    return start
 
 
 async def measure(name: str, base: Settings, args: argparse.Namespace, start: Start,
@@ -114,19 +147,17 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         try:
             began = time.monotonic()
             profile = None
-            if args.profile and isinstance(process, WorkerProcess):
-                profile = _profile(process, settings)
+            if args.profile and isinstance(process, Workers):
+                profile = _profile(process.pids[0], settings)
             # Half an hour, or as long as 200 events/s would take: a large run finishes.
             limit = max(1800.0, args.events / 200)
             await wait_caught_up(settings, settings.app_id, consumed, timeout=limit)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
-            child = process if isinstance(process, subprocess.Popen) else process.process
-            assert child is not None, "the worker is started"
-            pid = child.pid
-            used = cpu_seconds(pid)
+            pids = [process.pid] if isinstance(process, subprocess.Popen) else process.pids
+            used = sum(cpu_seconds(pid) for pid in pids)
             print(f"[{name}] processor time {used:.1f} s, "
                   f"{1e6 * used / args.events:,.0f} µs per input event", file=sys.stderr)
-            if isinstance(process, WorkerProcess):
+            for pid in pids if isinstance(process, Workers) else []:
                 rss, peak = memory_mb(pid)
                 print(f"[{name}] worker RSS {rss:.0f} MB, peak {peak:.0f} MB", file=sys.stderr)
             if profile is not None:
@@ -160,9 +191,8 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         await delete_topics(settings)
 
 
-def _profile(worker: WorkerProcess, settings: Settings) -> Profile:
-    assert worker.process is not None, "the worker is started"
-    return Profile(worker.process.pid, settings.cache_dir / "bench" / "profile.txt")
+def _profile(pid: int, settings: Settings) -> Profile:
+    return Profile(pid, settings.cache_dir / "bench" / "profile.txt")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -171,7 +201,9 @@ async def main(args: argparse.Namespace) -> None:
     status = broker.start()
     base = base.model_copy(update={"broker": status.bootstrap})
     if args.only_pipeline:
-        alone = await measure("pipeline", base, args, _pipeline, "declaration-status")
+        alone = await measure(
+            "pipeline", base, args, _pipeline(args.workers), "declaration-status"
+        )
         print(summary("customs-stream worker", alone))
         return
     baseline = await measure(
@@ -185,7 +217,9 @@ async def main(args: argparse.Namespace) -> None:
         inputs_only=True,
     )
     quix = await measure("quix echo", base, args, _quix, OUTPUT, inputs_only=True)
-    pipeline = await measure("pipeline", base, args, _pipeline, "declaration-status")
+    pipeline = await measure(
+        "pipeline", base, args, _pipeline(args.workers), "declaration-status"
+    )
     ratio = pipeline.events_per_second / baseline.events_per_second
     against_faust = pipeline.events_per_second / echo.events_per_second
     print()
@@ -201,7 +235,7 @@ async def main(args: argparse.Namespace) -> None:
           f"{against_faust:.2f} (target: at least 1.0)")
 
 
-if __name__ == "__main__":
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--latency-events", type=int, default=20_000)
@@ -209,4 +243,10 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true", help="py-spy the worker")
     parser.add_argument("--only-pipeline", action="store_true",
                         help="measure the worker alone (no baselines, no ratio)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes in the pipeline's consumer group")
+    return parser
+
+
+if __name__ == "__main__":
+    asyncio.run(main(arguments().parse_args()))

@@ -27,7 +27,9 @@ from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from bench.harness import generate, memory_mb, publish, wait_caught_up
-from bench.scale import run_by_size
+from bench.scale import arguments, run_by_size
+
+__all__ = ["arguments", "main"]  # its arguments are bench.scale's
 from stream.admin import connect_admin
 from stream.agents.common import partition_for
 from stream.core.lifecycle import DeclarationState

@@ -194,13 +194,17 @@ async def measure(settings: Settings, sizes: list[int], folder: Path) -> None:
 Measure = Callable[[Settings, list[int], Path], Coroutine[Any, Any, None]]
 
 
+def arguments(description: str | None = __doc__) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--declarations", type=int, default=200_000)
+    parser.add_argument("--steps", default="", help="smaller sizes first, comma-separated")
+    return parser
+
+
 def run_by_size(measure: Measure, adjust: Callable[[Settings], Settings] = lambda s: s) -> None:
     """Parse ``--declarations``/``--steps``; run ``measure`` on the local broker under a
     fresh topic prefix (settings changed by ``adjust``), then delete its topics."""
-    parser = argparse.ArgumentParser(description=sys.modules[measure.__module__].__doc__)
-    parser.add_argument("--declarations", type=int, default=200_000)
-    parser.add_argument("--steps", default="", help="smaller sizes first, comma-separated")
-    args = parser.parse_args()
+    args = arguments(sys.modules[measure.__module__].__doc__).parse_args()
     sizes = sorted({*(int(s) for s in args.steps.split(",") if s), args.declarations})
     base = Settings()
     broker = LocalBroker(base.cache_dir, base.broker_port).start()

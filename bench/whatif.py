@@ -57,13 +57,17 @@ def run_whatif(events: Path, policy: Path) -> tuple[dict[str, object], float, fl
     return report, seconds, usage.ru_maxrss / 1024  # Linux gives kilobytes
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000,1000000",
                         help="input sizes in messages, comma-separated")
     parser.add_argument("--firms", type=int, default=400)
     parser.add_argument("--seed", type=int, default=11)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     policy_text = (ROOT / "stream" / "policy.toml").read_text()
     assert SCOPE in policy_text
     rows = []

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     producer_linger_ms: int = Field(
         5, ge=0, le=1000, description="How long the producer waits to fill a batch."
     )
+    producer_batch_bytes: int = Field(
+        1024 * 1024, ge=1024, le=16 * 1024 * 1024,
+        description="Most bytes the producer puts in one batch for one partition (Faust's "
+        "16 KiB holds two or three declaration states).",
+    )
     max_message_bytes: int = Field(
         8 * 1024 * 1024, description="Largest message an input topic accepts."
     )

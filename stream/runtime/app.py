@@ -45,6 +45,7 @@ def faust_app(settings: Settings, web_ssl_context: ssl.SSLContext | None = None)
         producer_max_request_size=settings.max_message_bytes * 3,
         consumer_max_fetch_size=FETCH_PER_PARTITION,
         producer_linger_ms=settings.producer_linger_ms,
+        producer_max_batch_size=settings.producer_batch_bytes,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         broker_credentials=kafka.faust_credentials(settings),

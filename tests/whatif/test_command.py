@@ -33,6 +33,7 @@ def test_json_names_the_declarations_that_would_change(wider: Path) -> None:
     assert sum(c["declarations"] for c in report["changes"]) == report["changed"]
     assert re.fullmatch(r"CNSHA: \d+ declarations from \d+ firms would have been green "
                         r"\(PORT_OUT_OF_SCOPE lifted\)", report["headlines"][0])
+    assert report["clearance"]
     for effect in report["clearance"]:  # faster, and said with the sample behind it
         assert effect["estimated_change_hours"] < 0
         assert effect["proposed"]["sample"] >= 5 and effect["proposed"]["basis"]
