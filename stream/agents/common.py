@@ -15,7 +15,7 @@ from faust.exceptions import NotReady, ProducerSendError
 from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
-from stream.agents.slices import Slice
+from stream.agents.slices import END, Slice, end_slices_when_cleared
 from stream.codec import dumps
 from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
 from stream.runtime.faust_fixes import FlushFailed, fail_stop
@@ -230,8 +230,14 @@ def start_agent(
     @pipeline.app.agent(subscription, name=name)
     async def agent(stream: Any) -> None:
         queue, taken = stream.channel.queue, Slice(limit)
+        end_slices_when_cleared(pipeline.app, queue, taken)
         # Acknowledged by the outbox, once the slice's outputs are handed over.
-        async for event in stream.noack().events():
+        unacked = stream.noack()
+        async for value in unacked:
+            if value is END:
+                await outlet.outbox.seal(taken.end())
+                continue
+            event = unacked.current_event
             done = taken.before(event)
             if done:
                 await outlet.outbox.seal(done)

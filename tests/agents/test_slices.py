@@ -84,3 +84,30 @@ async def test_a_slice_writes_a_declaration_once_and_publishes_each_change(
                 for s in captured.on("declaration-status")]
     assert statuses == [(1, "ACCEPTED"), (2, "RELEASED")]
     assert first.message.acked and second.message.acked
+
+
+async def test_a_rebalance_that_clears_the_queue_mid_slice_gets_the_slice_sealed(
+    pipeline: Pipeline,
+) -> None:
+    """Faust clears the agents' queues when a rebalance begins and then waits for every
+    message taken to be acknowledged: a slice left waiting for its next message would
+    hold the rebalance for ever. The cleared queue gets END, and the slice is sealed."""
+    table = pipeline.tables["declaration-state"]
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        queue = agent.stream().channel.queue
+        first = await agent.put(json.dumps(filed()).encode(),
+                                **read_from("declarations", DECL, 1), wait=False)
+        release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+        await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 2),
+                        wait=False)
+        for _ in range(50):
+            if table._record_cache:
+                break
+            await asyncio.sleep(0)
+        assert table._record_cache and queue.qsize() == 1  # the first taken, unsealed
+        pipeline.app.flow_control.clear()  # what Faust does as a rebalance begins
+        for _ in range(50):
+            if first.message.acked:
+                break
+            await asyncio.sleep(0)
+        assert first.message.acked and queue.empty()
