@@ -60,6 +60,18 @@ class _Output(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class StatusCodes(_Output):
+    """The status in standard codes (``schemas/status-codes.toml`` names each source);
+    null where a standard has no equivalent."""
+
+    wco: str | None = Field(description="WCO Data Model response function code")
+    uk_cds: str | None = Field(description="HMRC CDS declaration status")
+    eu_aes: str | None = Field(description="EU AES export declaration state")
+    dcsa: str | None = Field(
+        description="DCSA Track & Trace equipment event code (per equipment in DCSA)"
+    )
+
+
 class StatusUpdate(_Output):
     """The derived view of one declaration; published whenever the view changes."""
 
@@ -82,6 +94,7 @@ class StatusUpdate(_Output):
     on_schedule: bool | None
     returned: bool
     tax_refund_eligible: bool
+    codes: StatusCodes
     sequence: int = Field(ge=1, description="1, 2, 3 ... per declaration")
     updated_at: Timestamp = Field(description="When the pipeline published this update")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from schemas.codes import codes_of
 from schemas.outputs import Channel, KpiSnapshot
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView
@@ -20,7 +21,10 @@ def status_update(
     """A StatusUpdate as JSON values, built directly: it is published for nearly every
     event, and the view is already in JSON form (the shape is StatusUpdate's, tested)."""
     values = view if isinstance(view, dict) else view_json(view)
-    return {**values, "sequence": sequence, "updated_at": format_instant(now)}
+    return {
+        **values, "codes": codes_of(values["status"]), "sequence": sequence,
+        "updated_at": format_instant(now),
+    }
 
 
 def release_decision(

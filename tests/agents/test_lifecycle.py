@@ -38,6 +38,21 @@ async def test_a_filing_publishes_status_decision_and_nothing_else(
     assert captured.on("dead-letters") == [] and captured.on("clearances") == []
 
 
+async def test_every_status_update_carries_its_status_in_standard_codes(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
+        release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+        await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 2))
+    codes = [(s.value["status"], s.value["codes"]) for s in captured.on("declaration-status")]
+    assert codes == [
+        ("ACCEPTED", {"wco": "01", "uk_cds": "ACCEPTED", "eu_aes": "ACCEPTED", "dcsa": None}),
+        ("RELEASED", {"wco": "08", "uk_cds": "RELEASED", "eu_aes": "RELEASED_FOR_EXPORT",
+                      "dcsa": "CUSR"}),
+    ]
+
+
 async def test_repeats_are_counted_and_conflicts_dead_lettered(
     pipeline: Pipeline, captured: Captured
 ) -> None:

@@ -80,6 +80,8 @@ async def test_access_rules_and_endpoints(served: tuple[int, ReplayRun]) -> None
 
     status, body = get(port, "/declarations/310020260000000101", OPS)
     assert status == 200 and body["status"] == "RELEASED" and body["buyer_id"] == "buyer-001"
+    assert body["codes"] == {"wco": "08", "uk_cds": "RELEASED", "eu_aes": "RELEASED_FOR_EXPORT",
+                             "dcsa": "CUSR"}  # the update as published
     assert get(port, "/declarations/310020260000000101", BUYER_1)[1]["channel"] == "GREEN"
     status, body = get(port, "/declarations/310020260000000101", BUYER_2)
     assert status == 404 and body == {"error": "no declaration 310020260000000101", "status": 404}
