@@ -16,8 +16,9 @@ local broker under a fresh topic prefix:
 data folder of its own; the topics have ``CUSTOMS_STREAM_PARTITIONS`` partitions, which
 must be at least N); their processor time is summed.
 
-``--profile`` samples the customs-stream worker with py-spy while it works through the preloaded
-stream and prints the top 15 functions by own time.
+``--profile`` samples each loop (the first worker of the pipeline) with py-spy while it
+works through the preloaded stream and prints its samples by thread and the top 15
+functions by own time.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from bench.harness import (
     wait_caught_up,
     written_per_event,
 )
-from bench.profile import Profile, top
+from bench.profile import Profile, threads, top
 from stream.admin import connect_admin, ensure_topics
 from stream.broker import LocalBroker
 from stream.settings import Settings
@@ -147,8 +148,10 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         try:
             began = time.monotonic()
             profile = None
-            if args.profile and isinstance(process, Workers):
-                profile = _profile(process.pids[0], settings)
+            if args.profile:
+                first_pid = process.pid if isinstance(process, subprocess.Popen) \
+                    else process.pids[0]
+                profile = _profile(first_pid, settings)
             # Half an hour, or as long as 200 events/s would take: a large run finishes.
             limit = max(1800.0, args.events / 200)
             await wait_caught_up(settings, settings.app_id, consumed, timeout=limit)
@@ -163,8 +166,10 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
             if profile is not None:
                 profile.stop()
                 if profile.path.exists():
+                    samples = profile.path.read_text()
+                    print(f"[{name}] samples by thread: {threads(samples)}", file=sys.stderr)
                     print(f"[{name}] top 15 by own time (py-spy):", file=sys.stderr)
-                    print("\n".join(top(profile.path.read_text())), file=sys.stderr)
+                    print("\n".join(top(samples)), file=sys.stderr)
             first = await read_records(settings.bootstrap_servers, [topology.name(outputs)])
             written = await records_written(settings, topology.inputs)
             print(f"[{name}] {written_per_event(args.events, written)}", file=sys.stderr)
@@ -240,7 +245,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--latency-events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--profile", action="store_true", help="py-spy the worker")
+    parser.add_argument("--profile", action="store_true", help="py-spy each loop")
     parser.add_argument("--only-pipeline", action="store_true",
                         help="measure the worker alone (no baselines, no ratio)")
     parser.add_argument("--workers", type=int, default=1,

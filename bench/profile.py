@@ -1,7 +1,8 @@
 """A sampling profile of a running process (py-spy), summed by function's own time.
 
-Used by ``python -m bench.pipeline --profile``: the worker is sampled while it works
-through the preloaded stream, and the top entries by own time are printed.
+Used by ``python -m bench.pipeline --profile``: each loop is sampled while it works
+through the preloaded stream (every thread: Faust's consumer runs in a thread of its
+own), and its share of samples by thread and the top entries by own time are printed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Profile:
         self.path = path
         self.process = subprocess.Popen(
             [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate),
-             "--output", str(path), "--nonblocking"],
+             "--output", str(path), "--nonblocking", "--threads"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
@@ -52,6 +53,26 @@ def own_time(collapsed: str) -> Counter[str]:
             name = f"{match['function']} ({where})"
         totals[name] += int(count)
     return totals
+
+
+THREAD = re.compile(r"^thread \(\d+\): (?P<name>[^;]*);")
+
+
+def by_thread(collapsed: str) -> Counter[str]:
+    """Samples per thread (by name), when the stacks were recorded with ``--threads``."""
+    totals: Counter[str] = Counter()
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        match = THREAD.match(stack)
+        if match and count.isdigit():
+            totals[match["name"]] += int(count)
+    return totals
+
+
+def threads(collapsed: str) -> str:
+    totals = by_thread(collapsed)
+    every = sum(totals.values()) or 1
+    return ", ".join(f"{name} {100 * c / every:.0f}%" for name, c in totals.most_common())
 
 
 def top(collapsed: str, n: int = 15) -> list[str]:
