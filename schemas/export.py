@@ -1,6 +1,7 @@
-"""Published contracts for integrators: one JSON Schema per topic and an AsyncAPI 3
-document, generated from the models. ``python -m schemas.export`` rewrites them; a test
-fails when the committed files are stale."""
+"""Published contracts for integrators: one JSON Schema per topic, an AsyncAPI 3
+document and the HTTP API's OpenAPI 3.1 document, generated from the models.
+``python -m schemas.export`` rewrites them; a test fails when the committed files are
+stale."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from schemas.events import TOPIC_UNIONS
+from schemas.openapi import openapi
 from schemas.outputs import DeadLetter, Duplicate, KpiSnapshot, ReleaseDecision, StatusUpdate
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
 ASYNCAPI = HERE / "asyncapi.json"
+OPENAPI = HERE / "openapi.json"
 
 OUTPUTS: dict[str, Any] = {
     "declaration-status": StatusUpdate,
@@ -111,6 +114,7 @@ def rendered() -> dict[Path, str]:
         for topic, schema in topic_schemas().items()
     }
     files[ASYNCAPI] = json.dumps(asyncapi(), indent=2) + "\n"
+    files[OPENAPI] = json.dumps(openapi(), indent=2) + "\n"
     return files
 
 

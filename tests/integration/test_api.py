@@ -187,3 +187,46 @@ async def test_metrics_moved_by_the_right_amounts(served: tuple[int, ReplayRun])
     assert metric(text, "customs_event_time_lag_seconds_count") > 0
     assert "faust_" in text  # Faust's own sensors on the same endpoint
     assert "declaration_id=" not in text and "buyer-001" not in text  # bounded labels only
+
+
+def conforms(path: str, status: int, body: Any) -> None:
+    """The answer is one the OpenAPI document gives for that path and status."""
+    import re
+
+    from jsonschema import Draft202012Validator
+
+    from schemas.openapi import openapi
+
+    document = openapi()
+    matching = [t for t in document["paths"]
+                if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", t), path.split("?")[0])]
+    assert len(matching) == 1, path
+    responses = document["paths"][matching[0]]["get"]["responses"]
+    assert str(status) in responses, (path, status)
+    schema = responses[str(status)]["content"]["application/json"]["schema"]
+    Draft202012Validator({**schema, "components": document["components"]}).validate(body)
+
+
+async def test_every_answer_is_one_the_openapi_document_gives(
+    served: tuple[int, ReplayRun],
+) -> None:
+    port, _ = served
+    asked = [
+        ("/declarations/310020260000000101", OPS), ("/declarations/310020260000000101", None),
+        ("/declarations/310020260000000101", BUYER_2), ("/declarations/31002026", OPS),
+        ("/buyers/buyer-001/declarations?page_size=5", BUYER_1),
+        ("/buyers/buyer-001/declarations?page=0", OPS),
+        ("/buyers/buyer-001/declarations", BUYER_2),
+        ("/firms/91330206MA2A777777/eligibility?at=2026-05-09T09:00:00%2B08:00", OPS),
+        ("/firms/91330206MA2A777777/eligibility", BUYER_1),
+        ("/firms/91330206MA2Z999999/eligibility", OPS),
+        ("/firms/91330206MA2A777777/eligibility?at=yesterday", OPS),
+        ("/kpis", BUYER_1), ("/board/data", OPS), ("/board/data", BUYER_1),
+        ("/health", None), ("/ready", None),
+    ]
+    statuses = set()
+    for path, token in asked:
+        status, body = get(port, path, token)
+        conforms(path, status, body)
+        statuses.add(status)
+    assert statuses == {200, 400, 401, 403, 404}

@@ -1,0 +1,201 @@
+"""The HTTP API as an OpenAPI 3.1 document, generated with the topics' schemas
+(``python -m schemas.export`` writes ``schemas/openapi.json``). The answers' bodies are
+the published records' own JSON Schemas (a declaration is its latest StatusUpdate as
+published); a test checks the paths against the routes a worker registers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from schemas.outputs import KpiSnapshot, Status, StatusUpdate
+
+REF = "#/components/schemas/{model}"
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _model(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's schema with its definitions lifted to the components."""
+    schema = TypeAdapter(model).json_schema(mode="serialization", ref_template=REF)
+    return schema, schema.pop("$defs", {})
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _path_parameter(name: str, description: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}
+
+
+UNAUTHORISED = {"401": _error("no token, or not a valid one")}
+
+
+def _components() -> dict[str, Any]:
+    status, status_defs = _model(StatusUpdate)
+    kpi, kpi_defs = _model(KpiSnapshot)
+    return {
+        "securitySchemes": {"bearer": {
+            "type": "http", "scheme": "bearer",
+            "description": "a token made with `customs-stream tokens add` (buyer or ops)",
+        }},
+        "schemas": {
+            **status_defs, **kpi_defs,
+            "StatusUpdate": status,
+            "KpiSnapshot": kpi,
+            "Error": {
+                "type": "object", "required": ["error", "status"],
+                "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+            },
+            "DeclarationPage": {
+                "type": "object",
+                "required": ["buyer_id", "status", "page", "page_size", "total", "next_page",
+                             "items"],
+                "properties": {
+                    "buyer_id": {"type": "string"},
+                    "status": {"type": ["string", "null"]},
+                    "page": {"type": "integer", "minimum": 1},
+                    "page_size": {"type": "integer", "minimum": 1},
+                    "total": {"type": "integer", "minimum": 0},
+                    "next_page": {"type": ["integer", "null"]},
+                    "items": {"type": "array", "items": _ref("StatusUpdate")},
+                },
+            },
+            "FirmStanding": {
+                "type": "object",
+                "required": ["firm_id", "as_of", "channel", "reasons", "enrolled",
+                             "certificates", "returns_in_lookback", "policy_version"],
+                "properties": {
+                    "firm_id": {"type": "string"},
+                    "as_of": {"type": "string", "format": "date-time"},
+                    "channel": {"type": "string", "enum": ["GREEN", "STANDARD"]},
+                    "reasons": {"type": "array", "items": {"type": "string"}},
+                    "enrolled": {"type": "boolean"},
+                    "certificates": {"type": "object",
+                                     "additionalProperties": {"type": ["string", "null"]}},
+                    "returns_in_lookback": {"type": "integer", "minimum": 0},
+                    "policy_version": {"type": "string"},
+                    "note": {"type": "string"},
+                },
+            },
+            "Kpis": {
+                "type": "object", "required": ["kpis"],
+                "properties": {"kpis": {"type": "array", "items": _ref("KpiSnapshot")}},
+            },
+        },
+    }
+
+
+def _data_paths() -> dict[str, Any]:
+    return {
+        "/declarations/{declaration_id}": {"get": {
+            "summary": "A declaration's latest StatusUpdate, as published",
+            "security": BEARER,
+            "parameters": [_path_parameter("declaration_id", "18 digits", "^[0-9]{18}$")],
+            "responses": {
+                "200": _json(_ref("StatusUpdate"), "the latest status update"),
+                "400": _error("not a declaration id"), **UNAUTHORISED,
+                "404": _error("no such declaration, or another buyer's"),
+            },
+        }},
+        "/buyers/{buyer_id}/declarations": {"get": {
+            "summary": "A page of a buyer's declarations, by id",
+            "security": BEARER,
+            "parameters": [
+                _path_parameter("buyer_id", "the buyer (a buyer token sees only its own)"),
+                _query("status", "only declarations in this status",
+                       {"type": "string", "enum": [s.value for s in Status]}),
+                _query("page", "from 1", {"type": "integer", "minimum": 1,
+                                          "maximum": 1_000_000, "default": 1}),
+                _query("page_size", "declarations a page", {"type": "integer", "minimum": 1,
+                                                             "maximum": 500, "default": 50}),
+            ],
+            "responses": {
+                "200": _json(_ref("DeclarationPage"), "a page"),
+                "400": _error("a page or page size out of range"), **UNAUTHORISED,
+                "404": _error("another buyer"),
+            },
+        }},
+        "/firms/{firm_id}/eligibility": {"get": {
+            "summary": "A firm's standing for the green channel, now or at a time (ops)",
+            "security": BEARER,
+            "parameters": [
+                _path_parameter("firm_id", "the firm's id"),
+                _query("at", "RFC 3339 with an offset, 1900 to 8999 (default: now)",
+                       {"type": "string", "format": "date-time"}),
+            ],
+            "responses": {
+                "200": _json(_ref("FirmStanding"), "the firm's own standing"),
+                "400": _error("not a time"), **UNAUTHORISED,
+                "403": _error("not an ops token"), "404": _error("no facts of that firm"),
+            },
+        }},
+        "/kpis": {"get": {
+            "summary": "Clearance KPIs per port and channel",
+            "security": BEARER,
+            "responses": {"200": _json(_ref("Kpis"), "the latest KPIs"), **UNAUTHORISED},
+        }},
+        "/board/data": {"get": {
+            "summary": "What the board shows: totals, statuses, KPIs, dead letters (ops)",
+            "security": BEARER,
+            "responses": {"200": _json({"type": "object"}, "the board's figures"),
+                          **UNAUTHORISED, "403": _error("not an ops token")},
+        }},
+    }
+
+
+def _public_paths() -> dict[str, Any]:
+    def page(summary: str, media: str) -> dict[str, Any]:
+        return {"get": {"summary": summary, "security": [],
+                        "responses": {"200": {"description": summary,
+                                              "content": {media: {}}}}}}
+
+    return {
+        "/health": {"get": {"summary": "Liveness", "security": [], "responses": {
+            "200": _json({"type": "object", "properties": {"status": {"const": "ok"}}},
+                         "alive")}}},
+        "/ready": {"get": {"summary": "Readiness: the read model has caught up",
+                           "security": [], "responses": {
+            "200": _json({"type": "object", "properties": {"ready": {"const": True}}},
+                         "ready"),
+            "503": _json({"type": "object", "properties": {"ready": {"const": False}}},
+                         "catching up")}}},
+        "/metrics": page("Prometheus metrics", "text/plain"),
+        "/board": page("The live status board (its data needs an ops token)", "text/html"),
+        "/board/chart.js": page("Chart.js, served from here", "text/javascript"),
+        "/board/board.js": page("The board's script", "text/javascript"),
+    }
+
+
+def openapi() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "customs-stream API",
+            "version": "1",
+            "description": "Export customs declarations as the pipeline published them. "
+            "Every answer is JSON, errors included ({\"error\", \"status\"}); a buyer "
+            "token sees only its buyer's declarations (another's answer 404).",
+        },
+        "security": BEARER,
+        "paths": {**_data_paths(), **_public_paths()},
+        "components": _components(),
+    }
