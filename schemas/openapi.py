@@ -49,6 +49,15 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 UNAUTHORISED = {"401": _error("no token, or not a valid one")}
 
 
+def _get(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None,
+         security: list[dict[str, list[str]]] = BEARER) -> dict[str, Any]:
+    """A GET operation: what it answers, and what it takes."""
+    operation = {"summary": summary, "security": security, "responses": responses}
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
 def _components() -> dict[str, Any]:
     status, status_defs = _model(StatusUpdate)
     kpi, kpi_defs = _model(KpiSnapshot)
@@ -106,78 +115,60 @@ def _components() -> dict[str, Any]:
 
 def _data_paths() -> dict[str, Any]:
     return {
-        "/declarations/{declaration_id}": {"get": {
-            "summary": "A declaration's latest StatusUpdate, as published",
-            "security": BEARER,
-            "parameters": [_path_parameter("declaration_id", "18 digits", "^[0-9]{18}$")],
-            "responses": {
-                "200": _json(_ref("StatusUpdate"), "the latest status update"),
-                "400": _error("not a declaration id"), **UNAUTHORISED,
-                "404": _error("no such declaration, or another buyer's"),
-            },
-        }},
-        "/buyers/{buyer_id}/declarations": {"get": {
-            "summary": "A page of a buyer's declarations, by id",
-            "security": BEARER,
-            "parameters": [
-                _path_parameter("buyer_id", "the buyer (a buyer token sees only its own)"),
-                _query("status", "only declarations in this status",
-                       {"type": "string", "enum": [s.value for s in Status]}),
-                _query("page", "from 1", {"type": "integer", "minimum": 1,
-                                          "maximum": 1_000_000, "default": 1}),
-                _query("page_size", "declarations a page", {"type": "integer", "minimum": 1,
-                                                             "maximum": 500, "default": 50}),
-            ],
-            "responses": {
-                "200": _json(_ref("DeclarationPage"), "a page"),
-                "400": _error("a page or page size out of range"), **UNAUTHORISED,
-                "404": _error("another buyer"),
-            },
-        }},
-        "/firms/{firm_id}/eligibility": {"get": {
-            "summary": "A firm's standing for the green channel, now or at a time (ops)",
-            "security": BEARER,
-            "parameters": [
-                _path_parameter("firm_id", "the firm's id"),
-                _query("at", "RFC 3339 with an offset, 1900 to 8999 (default: now)",
-                       {"type": "string", "format": "date-time"}),
-            ],
-            "responses": {
-                "200": _json(_ref("FirmStanding"), "the firm's own standing"),
-                "400": _error("not a time"), **UNAUTHORISED,
-                "403": _error("not an ops token"), "404": _error("no facts of that firm"),
-            },
-        }},
-        "/kpis": {"get": {
-            "summary": "Clearance KPIs per port and channel",
-            "security": BEARER,
-            "responses": {"200": _json(_ref("Kpis"), "the latest KPIs"), **UNAUTHORISED},
-        }},
-        "/board/data": {"get": {
-            "summary": "What the board shows: totals, statuses, KPIs, dead letters (ops)",
-            "security": BEARER,
-            "responses": {"200": _json({"type": "object"}, "the board's figures"),
-                          **UNAUTHORISED, "403": _error("not an ops token")},
-        }},
+        "/declarations/{declaration_id}": _get(
+            "A declaration's latest StatusUpdate, as published",
+            {"200": _json(_ref("StatusUpdate"), "the latest status update"),
+             "400": _error("not a declaration id"), **UNAUTHORISED,
+             "404": _error("no such declaration, or another buyer's")},
+            [_path_parameter("declaration_id", "18 digits", "^[0-9]{18}$")],
+        ),
+        "/buyers/{buyer_id}/declarations": _get(
+            "A page of a buyer's declarations, by id",
+            {"200": _json(_ref("DeclarationPage"), "a page"),
+             "400": _error("a page or page size out of range"), **UNAUTHORISED,
+             "404": _error("another buyer")},
+            [_path_parameter("buyer_id", "the buyer (a buyer token sees only its own)"),
+             _query("status", "only declarations in this status",
+                    {"type": "string", "enum": [s.value for s in Status]}),
+             _query("page", "from 1",
+                    {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
+             _query("page_size", "declarations a page",
+                    {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})],
+        ),
+        "/firms/{firm_id}/eligibility": _get(
+            "A firm's standing for the green channel, now or at a time (ops)",
+            {"200": _json(_ref("FirmStanding"), "the firm's own standing"),
+             "400": _error("not a time"), **UNAUTHORISED,
+             "403": _error("not an ops token"), "404": _error("no facts of that firm")},
+            [_path_parameter("firm_id", "the firm's id"),
+             _query("at", "RFC 3339 with an offset, 1900 to 8999 (default: now)",
+                    {"type": "string", "format": "date-time"})],
+        ),
+        "/kpis": _get("Clearance KPIs per port and channel",
+                      {"200": _json(_ref("Kpis"), "the latest KPIs"), **UNAUTHORISED}),
+        "/board/data": _get(
+            "What the board shows: totals, statuses, KPIs, dead letters (ops)",
+            {"200": _json({"type": "object"}, "the board's figures"), **UNAUTHORISED,
+             "403": _error("not an ops token")},
+        ),
     }
 
 
 def _public_paths() -> dict[str, Any]:
     def page(summary: str, media: str) -> dict[str, Any]:
-        return {"get": {"summary": summary, "security": [],
-                        "responses": {"200": {"description": summary,
-                                              "content": {media: {}}}}}}
+        return _get(summary, {"200": {"description": summary, "content": {media: {}}}},
+                    security=[])
+
+    def answer(value: bool) -> dict[str, Any]:
+        return {"type": "object", "properties": {"ready": {"const": value}}}
 
     return {
-        "/health": {"get": {"summary": "Liveness", "security": [], "responses": {
-            "200": _json({"type": "object", "properties": {"status": {"const": "ok"}}},
-                         "alive")}}},
-        "/ready": {"get": {"summary": "Readiness: the read model has caught up",
-                           "security": [], "responses": {
-            "200": _json({"type": "object", "properties": {"ready": {"const": True}}},
-                         "ready"),
-            "503": _json({"type": "object", "properties": {"ready": {"const": False}}},
-                         "catching up")}}},
+        "/health": _get("Liveness", {"200": _json(
+            {"type": "object", "properties": {"status": {"const": "ok"}}}, "alive")},
+            security=[]),
+        "/ready": _get("Readiness: the read model has caught up",
+                       {"200": _json(answer(True), "ready"),
+                        "503": _json(answer(False), "catching up")}, security=[]),
         "/metrics": page("Prometheus metrics", "text/plain"),
         "/board": page("The live status board (its data needs an ops token)", "text/html"),
         "/board/chart.js": page("Chart.js, served from here", "text/javascript"),
