@@ -120,9 +120,9 @@ class HeldTable(faust.Table[Any, Any]):
         self, cached: dict[Any, tuple[int, Any]],
         records: list[tuple[int, bytes, bytes | None]],
     ) -> None:
-        write_records = getattr(self.data, "write_cached", None)
-        if write_records is not None:  # the project's RocksDB store: a batch per partition
-            write_records(records)
+        write_cached = getattr(self.data, "write_cached", None)
+        if write_cached is not None:  # the project's RocksDB store: a batch per partition
+            write_cached(records)
             return
         for key, (_, value) in cached.items():  # another store (memory://, in tests)
             if value is DELETED:

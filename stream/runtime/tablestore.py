@@ -13,6 +13,8 @@ RocksDB store (faust-streaming 0.15.3) with other options, nothing else.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -72,31 +74,32 @@ class Store(faust_rocksdb.Store):
     def write_cached(self, records: list[tuple[int, bytes, bytes | None]]) -> None:
         """A table's writes since its last seal, (partition, key, value or None to
         delete), in one RocksDB write per partition."""
-        batches: dict[int, WriteBatch] = {}
+        by_partition: dict[int, list[tuple[bytes, bytes | None]]] = defaultdict(list)
         for partition, key, value in records:
-            batch = batches.get(partition)
-            if batch is None:
-                batch = batches[partition] = WriteBatch(raw_mode=True)
+            by_partition[partition].append((key, value))
             if value is None:
-                batch.delete(key)
                 self._key_index.pop(key, None)
             else:
-                batch.put(key, value)
                 self._key_index[key] = partition
-        for partition, batch in batches.items():
-            self._db_for_partition(partition).write(batch)
+        for partition, writes in by_partition.items():
+            self._db_for_partition(partition).write(_batch(writes))
 
     def write_records(self, tp: Any, records: list[Any]) -> None:
         """Changelog records of one partition, in one write, as Faust's
         ``apply_changelog_batch`` writes them (a null value deletes)."""
-        batch = WriteBatch(raw_mode=True)
-        for record in records:
-            if record.value is None:
-                batch.delete(record.key)
-            else:
-                batch.put(record.key, record.value)
-        self._db_for_partition(tp.partition).write(batch)
+        self._db_for_partition(tp.partition).write(_batch((r.key, r.value) for r in records))
         self.set_persisted_offset(tp, records[-1].offset)
+
+
+def _batch(writes: Iterable[tuple[bytes, bytes | None]]) -> WriteBatch:
+    """One RocksDB write of (key, value) pairs; a None value deletes the key."""
+    batch = WriteBatch(raw_mode=True)
+    for key, value in writes:
+        if value is None:
+            batch.delete(key)
+        else:
+            batch.put(key, value)
+    return batch
 
 
 def register() -> None:
