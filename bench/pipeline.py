@@ -145,18 +145,14 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
         print(f"[{name}] preloading {args.events:,} events", file=sys.stderr)
         await publish(settings, generate(args.events, seed=1), settings.topic_prefix)
         process = start(settings)
+        pids = [process.pid] if isinstance(process, subprocess.Popen) else process.pids
         try:
             began = time.monotonic()
-            profile = None
-            if args.profile:
-                first_pid = process.pid if isinstance(process, subprocess.Popen) \
-                    else process.pids[0]
-                profile = _profile(first_pid, settings)
+            profile = _profile(pids[0], settings) if args.profile else None
             # Half an hour, or as long as 200 events/s would take: a large run finishes.
             limit = max(1800.0, args.events / 200)
             await wait_caught_up(settings, settings.app_id, consumed, timeout=limit)
             print(f"[{name}] caught up in {time.monotonic() - began:.1f}s", file=sys.stderr)
-            pids = [process.pid] if isinstance(process, subprocess.Popen) else process.pids
             used = sum(cpu_seconds(pid) for pid in pids)
             print(f"[{name}] processor time {used:.1f} s, "
                   f"{1e6 * used / args.events:,.0f} µs per input event", file=sys.stderr)
