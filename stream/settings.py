@@ -98,6 +98,36 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         8 * 1024 * 1024, description="Largest message an input topic accepts."
     )
+    status_compaction_lag: float = Field(
+        7 * 24 * 3600.0, ge=0,
+        description="Seconds an update on declaration-status is kept before compaction "
+        "may drop it for a later one: longer than any notifier outage you plan for.",
+    )
+    webhook_key: SecretStr | None = Field(
+        None, description="Key (Fernet, from `customs-stream subscriptions key`) that "
+        "encrypts webhook signing secrets where they are stored (a secret).",
+    )
+    webhook_http_loopback: bool = Field(
+        False, description="Let subscriptions use http to this machine (tests, the demo).",
+    )
+    webhook_timeout: float = Field(
+        10.0, gt=0, le=60, description="Seconds a receiver has to answer a delivery.",
+    )
+    webhook_retry_for: float = Field(
+        24 * 3600.0, gt=0, description="Seconds an update is retried before it becomes "
+        "a webhook dead letter.",
+    )
+    webhook_first_retry: float = Field(
+        5.0, gt=0, le=3600, description="Seconds before a failed delivery's first retry "
+        "(doubled for each later one, with jitter, up to an hour).",
+    )
+    webhook_concurrency: int = Field(
+        64, ge=1, le=1024, description="Deliveries a notifier makes at once.",
+    )
+    notifier_id: str = Field(
+        "customs-stream-notifier", description="The notifiers' Faust app id and group.",
+    )
+    notifier_port: int = Field(6068, description="Port of a notifier's /metrics and /health.")
     cache_dir: Path = Field(
         Path(".cache/customs-stream"), description="Local broker jars, data and logs."
     )

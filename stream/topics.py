@@ -66,6 +66,11 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec("clearance-kpis", "port/channel", Role.OUTPUT, dict(_COMPACTED)),
     TopicSpec("dead-letters", "original key", Role.OUTPUT),
     TopicSpec("duplicates", "original key", Role.OUTPUT),
+    # Buyer notifications: subscriptions (read whole by every notifier) and the updates
+    # a subscription's receiver never took.
+    TopicSpec("webhook-subscriptions", "subscription id", Role.OUTPUT, dict(_COMPACTED),
+              single_partition=True),
+    TopicSpec("webhook-dead-letters", "declaration_id", Role.OUTPUT),
 )
 
 
@@ -78,12 +83,16 @@ class Topology:
     max_message_bytes: int
     replication_factor: int = 1
     min_insync_replicas: int = 1
+    # declaration-status is compacted: a notifier that is down for less than this still
+    # finds every update (compaction keeps only a declaration's latest one after it).
+    status_compaction_lag_ms: int = 7 * 24 * 3600 * 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topology:
         return cls(
             settings.topic_prefix, settings.partitions, settings.max_message_bytes,
             settings.replication_factor, settings.min_insync_replicas,
+            int(settings.status_compaction_lag * 1000),
         )
 
     def name(self, topic: str) -> str:
@@ -100,6 +109,8 @@ class Topology:
         config = {**spec.config, "min.insync.replicas": str(self.min_insync_replicas)}
         if spec.role is Role.INPUT or spec.name in _CARRY_INPUTS:
             config[_INPUT_BYTES] = str(self.max_message_bytes)
+        if spec.name == "declaration-status":
+            config["min.compaction.lag.ms"] = str(self.status_compaction_lag_ms)
         return config
 
     @property

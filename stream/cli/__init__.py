@@ -7,10 +7,12 @@ from stream.cli.broker import broker_app
 from stream.cli.commands import app
 
 __all__ = ["app", "main"]
+from stream.cli.subscriptions import subscriptions_app
 from stream.cli.tokens import tokens_app
 
 app.add_typer(broker_app, name="broker")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(subscriptions_app, name="subscriptions")
 
 
 def main() -> None:

@@ -55,6 +55,22 @@ def worker() -> None:
 
 
 @app.command()
+def notifier() -> None:
+    """Deliver status updates to buyers' webhook subscriptions until interrupted: run
+    more of them to share the work."""
+    from stream.admin import BrokerUnavailable, TopologyError
+    from stream.malloc import limit_arenas
+    from stream.read.notify.subscriptions import SubscriptionError
+    from stream.worker.process import run_notifier
+
+    limit_arenas()
+    try:
+        run_notifier(_settings())
+    except (BrokerUnavailable, SubscriptionError, TopologyError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def api() -> None:
     """Serve the HTTP API and the status board from the pipeline's output topics, without
     processing anything: run as many as the reading load needs."""

@@ -26,10 +26,22 @@ def run_worker(settings: Settings) -> None:
     """Declare the topology (idempotent), then run the Faust worker; blocks."""
     kafka.configure(settings)
     asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
-    pipeline = build_pipeline(settings)
+    _run(build_pipeline(settings).app, settings)
+
+
+def run_notifier(settings: Settings) -> None:
+    """Declare the topology (idempotent), then run a notifier; blocks."""
+    from stream.read.notify.notifier import build_notifier
+
+    kafka.configure(settings)
+    asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
+    _run(build_notifier(settings).app, settings)
+
+
+def _run(app: faust.App, settings: Settings) -> None:
     heap.set_young_threshold(settings.gc_young_threshold)
     worker = _Worker(
-        pipeline.app,
+        app,
         loglevel=settings.log_level,
         redirect_stdouts=False,
         loop=new_loop(settings),
@@ -88,17 +100,18 @@ def _worker_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """A pipeline worker in a child process, its output in a log file."""
+    """A pipeline worker (or, with ``command="notifier"``, a notifier) in a child process,
+    its output in a log file."""
 
-    def __init__(self, settings: Settings, log_file: Path) -> None:
-        self.settings, self.log_file = settings, log_file
+    def __init__(self, settings: Settings, log_file: Path, command: str = "worker") -> None:
+        self.settings, self.log_file, self.command = settings, log_file, command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "stream", "worker"],
+                [sys.executable, "-m", "stream", self.command],
                 env=_worker_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )

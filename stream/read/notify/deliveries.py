@@ -1,0 +1,214 @@
+"""The delivery loop of a notifier: every queue (one subscription, one declaration) whose
+first update is due gets one attempt at a time; its outcome is stored before the next.
+
+Queues live in the notifier's table, in the partition of their declaration, so they
+move with it between notifiers. When partitions are taken away every attempt in flight
+is cancelled; when the rebalance is over the loop finds the due queues of the
+partitions it now holds by reading the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from stream.core.webhooks import Outcome, Queue, Verdict, verdict
+from stream.read.notify import sender, signing
+from stream.read.notify.catalogue import Catalogue
+from stream.read.notify.subscriptions import SecretBox, Subscription
+from stream.runtime.durable import Durable
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+HOLD_CHECK = 5.0  # seconds between looks at a paused or disabled subscription's queue
+KEPT_ATTEMPTS = 100  # attempts kept in memory per subscription, for the deliveries route
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: float
+    webhook_id: str
+    status: int | None
+    problem: str
+    seconds: float
+    outcome: str
+    next_at: float | None
+
+
+@dataclass
+class Deliveries:
+    settings: Settings
+    table: Any  # declaration_id -> {"p": partition, "queues": {subscription id: Queue}}
+    durable: Durable
+    catalogue: Catalogue
+    box: SecretBox
+    dead_letter: Any  # async (subscription, declaration id, sequence, body, verdict) -> None
+    disable: Any  # async (subscription) -> None
+    observe: Any = None  # (subscription, attempt, published_at) -> None, for metrics
+    due: list[tuple[float, str, str]] = field(default_factory=list)
+    busy: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
+    attempts: dict[str, deque[Attempt]] = field(default_factory=dict)
+    partitions: set[int] = field(default_factory=set)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _clients: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
+
+    # -- what is due ---------------------------------------------------------------------
+
+    def schedule(self, declaration_id: str, subscription_id: str, at: float) -> None:
+        heapq.heappush(self.due, (at, declaration_id, subscription_id))
+        self._wake.set()
+
+    def forget(self) -> None:
+        """Partitions are being taken away: stop every attempt, forget what was due."""
+        for task in self.busy.values():
+            task.cancel()
+        self.busy.clear()
+        self.due.clear()
+        self.partitions = set()
+
+    def take(self, partitions: set[int]) -> None:
+        """After a rebalance: the due queues of the partitions held now, from the table."""
+        self.forget()
+        self.partitions = partitions
+        for declaration_id, record in self.table.items():
+            if record["p"] not in partitions:
+                continue
+            for sid, queue in record["queues"].items():
+                if queue["pending"]:
+                    self.schedule(declaration_id, sid, queue["next_at"])
+
+    def undelivered(self) -> tuple[int, float | None]:
+        """Queued updates of the held partitions, and the earliest first try among them."""
+        count, first = 0, None
+        for _, record in self.table.items():
+            for queue in record["queues"].values():
+                count += len(queue["pending"])
+                if queue["first_at"] is not None and (first is None or queue["first_at"] < first):
+                    first = queue["first_at"]
+        return count, first
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(self, ready: Any) -> None:
+        # http may reach this machine when the setting allows it (tests, the demo);
+        # https goes to public addresses only, always.
+        limit = self.settings.webhook_concurrency
+        self._clients = {"http": sender.session(self.settings.webhook_http_loopback, limit),
+                         "https": sender.session(False, limit)}
+        try:
+            while True:
+                self._wake.clear()
+                now = time.time()
+                while self.due and self.due[0][0] <= now and ready():
+                    if len(self.busy) >= self.settings.webhook_concurrency:
+                        break
+                    _, declaration_id, sid = heapq.heappop(self.due)
+                    key = (declaration_id, sid)
+                    if key not in self.busy:
+                        self.busy[key] = asyncio.create_task(self._attempt(declaration_id, sid))
+                wait = min(1.0, max(0.0, self.due[0][0] - now)) if self.due else 1.0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
+        finally:
+            for client in self._clients.values():
+                await client.close()
+
+    async def _attempt(self, declaration_id: str, sid: str) -> None:
+        try:
+            await self._try_first(declaration_id, sid)
+        except asyncio.CancelledError:
+            raise
+        finally:
+            if self.busy.get((declaration_id, sid)) is asyncio.current_task():
+                del self.busy[(declaration_id, sid)]
+            self._wake.set()
+
+    def _queue(self, declaration_id: str, sid: str) -> tuple[dict[str, Any], Queue] | None:
+        record = self.table.get(declaration_id)
+        if record is None or sid not in record["queues"]:
+            return None
+        return record, Queue.from_json(record["queues"][sid])
+
+    async def _try_first(self, declaration_id: str, sid: str) -> None:
+        found = self._queue(declaration_id, sid)
+        if found is None or not found[1].pending:
+            return
+        record, queue = found
+        subscription = self.catalogue.subscriptions.get(sid)
+        now = time.time()
+        if subscription is None:  # deleted: its queues go too
+            del record["queues"][sid]
+            await self.durable.stored(record["p"], declaration_id, record)
+            return
+        if queue.next_at > now:
+            self.schedule(declaration_id, sid, queue.next_at)
+            return
+        if subscription.state != "active":
+            self.schedule(declaration_id, sid, now + HOLD_CHECK)
+            return
+        sequence, body = queue.pending[0]
+        first_at = queue.first_at if queue.first_at is not None else now
+        answer, result = await self._send(subscription, f"{declaration_id}:{sequence}", body,
+                                          queue.attempts + 1, first_at)
+        if result.outcome is Outcome.GIVEN_UP:
+            await self.dead_letter(subscription, declaration_id, sequence, body, result)
+        elif result.outcome is Outcome.DISABLED:
+            await self.disable(subscription)
+        await self._settle(declaration_id, sid, sequence, first_at, result)
+        self._note(subscription, f"{declaration_id}:{sequence}", answer, result, body)
+
+    async def _send(
+        self, subscription: Subscription, webhook_id: str, body: str, attempt: int,
+        first_at: float,
+    ) -> tuple[sender.Answer, Verdict]:
+        client = self._clients["http" if subscription.url.startswith("http:") else "https"]
+        sent_at = time.time()
+        raw = body.encode()
+        headers = signing.headers(self.box.in_force(subscription, sent_at), webhook_id,
+                                  int(sent_at), raw)
+        answer = await sender.post(client, subscription.url, raw, headers,
+                                   self.settings.webhook_timeout)
+        result = verdict(answer.status, answer.problem, attempt, first_at, time.time(),
+                         random.random(), answer.retry_after, self.settings.webhook_retry_for,
+                         self.settings.webhook_first_retry, answer.refused)
+        return answer, result
+
+    async def _settle(
+        self, declaration_id: str, sid: str, sequence: int, first_at: float, result: Verdict,
+    ) -> None:
+        """Store the attempt's outcome (read afresh: updates may have joined the queue
+        meanwhile); the queue's next attempt waits until it is stored."""
+        found = self._queue(declaration_id, sid)
+        if found is None or not found[1].pending or found[1].pending[0][0] != sequence:
+            return
+        record, queue = found
+        queue.first_at = first_at
+        queue.settle(result, time.time())
+        record["queues"][sid] = queue.to_json()
+        await self.durable.stored(record["p"], declaration_id, record)
+        if queue.pending:
+            held = result.outcome is Outcome.DISABLED  # until it is resumed
+            self.schedule(declaration_id, sid,
+                          time.time() + HOLD_CHECK if held else queue.next_at)
+
+    def _note(
+        self, subscription: Subscription, webhook_id: str, answer: sender.Answer,
+        result: Verdict, body: str,
+    ) -> None:
+        attempt = Attempt(time.time(), webhook_id, answer.status, answer.problem,
+                          answer.seconds, result.outcome.value, result.next_at)
+        kept = self.attempts.setdefault(subscription.id, deque(maxlen=KEPT_ATTEMPTS))
+        kept.append(attempt)
+        if result.outcome is not Outcome.RETRY:
+            log.info("webhook %s to %s: %s", webhook_id, subscription.id, result.reason)
+        if self.observe is not None:
+            self.observe(subscription, attempt, body)
