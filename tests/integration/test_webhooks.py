@@ -1,0 +1,206 @@
+"""Buyers are told through webhooks: a real worker and a real notifier on the broker, and
+a receiver that verifies signatures with the ``standardwebhooks`` package."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from stream.read.notify import manage
+from stream.settings import Settings
+from stream.tools.receiver import Receiver
+from stream.tools.replay import ReplayRun, delete_topics, read_records
+from stream.tools.scenario import read_scenario
+from stream.topics import Topology
+from stream.worker.process import WorkerProcess
+from tests.integration.test_api import SCENARIOS, free_port
+
+BUYER = "buyer-001"
+pytestmark = pytest.mark.timeout(240)
+
+
+def webhook_settings(settings: Settings, **more: Any) -> Settings:
+    return settings.model_copy(update={
+        "webhook_key": SecretStr(Fernet.generate_key().decode()),
+        "webhook_http_loopback": True, "webhook_first_retry": 0.3, **more,
+    })
+
+
+def notifier_of(run: ReplayRun) -> WorkerProcess:
+    s = run.settings
+    own = s.model_copy(update={"notifier_id": f"{s.app_id}-notifier",
+                               "notifier_port": free_port(), "data_dir": s.data_dir / "notifier"})
+    return WorkerProcess(own, s.data_dir / "notifier.log", command="notifier")
+
+
+@asynccontextmanager
+async def notifying(run: ReplayRun) -> AsyncIterator[WorkerProcess]:
+    notifier = notifier_of(run)
+    notifier.start()
+    try:
+        yield notifier
+    finally:
+        notifier.stop()
+        own = notifier.settings
+        await delete_topics(own.model_copy(update={"app_id": own.notifier_id}))
+
+
+async def published(settings: Settings) -> dict[str, list[int]]:
+    """The sequences published for each of the buyer's declarations, in order."""
+    topic = Topology.from_settings(settings).name("declaration-status")
+    sequences: dict[str, list[int]] = defaultdict(list)
+    for record in await read_records(settings.bootstrap_servers, [topic]):
+        update = json.loads(record.value)
+        if update["buyer_id"] == BUYER:
+            sequences[update["declaration_id"]].append(update["sequence"])
+    return sequences
+
+
+async def until(check: Any, what: str, notifier: WorkerProcess, timeout: float = 60.0) -> None:
+    for _ in range(int(timeout / 0.2)):
+        if check():
+            return
+        notifier.check_alive()
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}:\n{notifier.log_tail()}")
+
+
+def never_backwards(receiver: Receiver) -> None:
+    """Per subscription and declaration, no request ever carried a lower sequence than
+    one before it."""
+    seen: dict[tuple[str, str], int] = {}
+    for got in receiver.received:
+        queue = (got.query, got.declaration_id)
+        assert got.sequence >= seen.get(queue, 0), got.webhook_id
+        seen[queue] = got.sequence
+
+
+def all_delivered(receiver: Receiver, sequences: dict[str, list[int]]) -> bool:
+    delivered = {r.webhook_id for r in receiver.delivered() if not r.query}
+    return bool(sequences) and all(
+        f"{d}:{s}" in delivered for d, seqs in sequences.items() for s in seqs
+    )
+
+
+def all_released(receiver: Receiver, sequences: dict[str, list[int]]) -> bool:
+    """The filtered subscription has had every declaration's RELEASED update."""
+    return {r.declaration_id for r in receiver.delivered() if r.query == "released"} == set(
+        sequences)
+
+
+async def test_signed_in_order_retried_without_blocking_others(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    steps = read_scenario(SCENARIOS / "01-green-channel" / "events.jsonl")
+    # The first declaration told its first update fails (503) until every update has
+    # been published and every other declaration's delivered: its later ones queue up.
+    failing: dict[str, Any] = {"failing": True}
+
+    def answer(webhook_id: str, update: dict[str, Any]) -> int:
+        declaration = update["declaration_id"]
+        if "id" not in failing and update["sequence"] == 1:
+            failing["id"] = declaration
+        return 503 if declaration == failing.get("id") and failing["failing"] else 200
+
+    receiver = Receiver([], answer)
+    url = await receiver.start()
+    try:
+        async with ReplayRun(webhook_settings(settings, webhook_retry_for=120.0)) as run:
+            made, secret = await manage.add(run.settings, BUYER, url)
+            _, released_secret = await manage.add(
+                run.settings, BUYER, url.replace("/hook", "/hook?released"), ["RELEASED"])
+            # A name that resolves to this machine, over https: refused at every delivery.
+            inside, _ = await manage.add(run.settings, BUYER, "https://localhost:9/hook")
+            receiver.secrets = [secret, released_secret]
+            async with notifying(run) as notifier:
+                half = len(steps) // 2
+                await run.play(steps[:half])
+                _, rotated = await manage.change(run.settings, made.id, "rotate")
+                assert rotated is not None
+                receiver.secrets = [rotated, released_secret]  # the new one only
+                await run.play(steps[half:])
+                sequences = await published(run.settings)
+                others = {d: s for d, s in sequences.items() if d != failing["id"]}
+                await until(lambda: all_delivered(receiver, others), "the others", notifier)
+                failing["failing"] = False
+                await until(lambda: all_delivered(receiver, sequences), "every update", notifier)
+                await until(lambda: all_released(receiver, sequences), "RELEASED", notifier)
+                letters = Topology.from_settings(run.settings).name("webhook-dead-letters")
+                dead: list[dict[str, Any]] = []
+
+                async def dead_letters() -> None:
+                    records = await read_records(run.settings.bootstrap_servers, [letters])
+                    dead[:] = [json.loads(r.value) for r in records]
+
+                for _ in range(150):
+                    await dead_letters()
+                    if len(dead) >= sum(map(len, sequences.values())):
+                        break
+                    await asyncio.sleep(0.2)
+    finally:
+        await receiver.stop()
+
+    # Signed: every request verified with standardwebhooks (an unverified one answers 401
+    # and is retried); after the rotation, both secrets sign.
+    assert all(r.verified for r in receiver.received if r.answered != 401)
+    assert any(r.signatures == 2 for r in receiver.received)
+    never_backwards(receiver)
+    # The failing declaration was retried (the others were delivered meanwhile: above),
+    # with several of its updates queued behind the first.
+    tries = [r for r in receiver.received if r.declaration_id == failing["id"]]
+    assert [r.answered for r in tries[:2]] == [503] * 2
+    assert len(sequences[failing["id"]]) >= 2
+    # Every update delivered once (a repeat only after a failed answer), in sequence
+    # order; the filtered subscription got the RELEASED ones, and only those.
+    unfiltered = [r for r in receiver.delivered() if not r.query]
+    for declaration, seqs in sequences.items():
+        assert [r.sequence for r in unfiltered if r.declaration_id == declaration] == seqs
+    released = [r for r in receiver.delivered() if r.query == "released"]
+    assert released and {r.webhook_id for r in released} == {
+        r.webhook_id for r in unfiltered if r.update["status"] == "RELEASED"}
+    # The https URL of this machine: refused at delivery, a dead letter that says why.
+    refused = [d for d in dead if d["subscription_id"] == inside.id]
+    assert refused and all("no public address" in d["reason"] for d in refused)
+    assert {d["webhook_id"] for d in refused} == {
+        f"{d}:{s}" for d, seqs in sequences.items() for s in seqs}
+
+
+async def test_a_killed_notifier_loses_nothing_and_never_goes_back(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    steps = read_scenario(SCENARIOS / "04-inspections-and-latency" / "events.jsonl")
+    flaky = itertools.cycle([200, 200, 500])
+    receiver = Receiver([], lambda _id, _update: next(flaky))
+    url = await receiver.start()
+    try:
+        async with ReplayRun(webhook_settings(settings)) as run:
+            _, secret = await manage.add(run.settings, BUYER, url)
+            receiver.secrets = [secret]
+            async with notifying(run) as notifier:
+                async def kill_now_and_then(n: int) -> None:
+                    if n in (len(steps) // 3, 2 * len(steps) // 3):
+                        assert notifier.process is not None
+                        os.kill(notifier.process.pid, signal.SIGKILL)
+                        notifier.process.wait()
+                        notifier.start()
+
+                await run.play(steps, kill_now_and_then)
+                sequences = await published(run.settings)
+                await until(lambda: all_delivered(receiver, sequences), "every update", notifier,
+                            timeout=90)
+    finally:
+        await receiver.stop()
+    assert all(r.verified for r in receiver.received)
+    never_backwards(receiver)
