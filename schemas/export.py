@@ -64,6 +64,47 @@ def topic_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
+WEBHOOK_HEADERS: dict[str, Any] = {
+    "type": "object", "required": ["webhook-id", "webhook-timestamp", "webhook-signature"],
+    "properties": {
+        "webhook-id": {"type": "string", "pattern": "^[0-9]{18}:[0-9]+$",
+                       "description": "{declaration_id}:{sequence}: the same id is the "
+                       "same update (de-duplicate on it)"},
+        "webhook-timestamp": {"type": "string", "pattern": "^[0-9]+$",
+                              "description": "the attempt's own time, epoch seconds"},
+        "webhook-signature": {"type": "string", "description": "v1,<base64 HMAC-SHA256 "
+                              "of {id}.{timestamp}.{body}>, one per secret in force, "
+                              "space-separated (Standard Webhooks)"},
+        "webhook-replay": {"const": "true", "description": "present on a replay's deliveries"},
+    },
+}
+
+
+def _webhook(channels: dict[str, Any], operations: dict[str, Any],
+             messages: dict[str, Any]) -> None:
+    """The webhook a notifier POSTs to a subscription's URL: a StatusUpdate as published."""
+    messages["webhook_status_update"] = {
+        "name": "webhook_status_update", "contentType": "application/json",
+        "summary": "A status update as published on declaration-status, signed per the "
+                   "Standard Webhooks specification; in sequence order per declaration",
+        "payload": {"schemaFormat": "application/schema+json;version=draft-07",
+                    "schema": {"$ref": "json/declaration-status.schema.json"}},
+        "headers": WEBHOOK_HEADERS,
+    }
+    channels["buyer_webhook"] = {
+        "address": "{url}",
+        "parameters": {"url": {"description": "the subscription's URL (https)"}},
+        "messages": {"webhook_status_update": {
+            "$ref": "#/components/messages/webhook_status_update"}},
+    }
+    operations["deliver_buyer_webhook"] = {
+        "action": "send", "channel": {"$ref": "#/channels/buyer_webhook"},
+        "summary": "POST; 2xx is delivered, 410 disables the subscription, anything "
+                   "else is retried with backoff for up to 24 hours",
+        "bindings": {"http": {"method": "POST", "bindingVersion": "0.3.0"}},
+    }
+
+
 def asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -92,6 +133,7 @@ def asyncapi() -> dict[str, Any]:
             "action": "send" if topic in OUTPUTS else "receive",
             "channel": {"$ref": f"#/channels/{name}"},
         }
+    _webhook(channels, operations, messages)
     return {
         "asyncapi": "3.0.0",
         "info": {

@@ -66,11 +66,12 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec("clearance-kpis", "port/channel", Role.OUTPUT, dict(_COMPACTED)),
     TopicSpec("dead-letters", "original key", Role.OUTPUT),
     TopicSpec("duplicates", "original key", Role.OUTPUT),
-    # Buyer notifications: subscriptions (read whole by every notifier) and the updates
-    # a subscription's receiver never took.
+    # Buyer notifications: subscriptions (read whole by every notifier), the updates a
+    # subscription's receiver never took, and every attempt (for the deliveries route).
     TopicSpec("webhook-subscriptions", "subscription id", Role.OUTPUT, dict(_COMPACTED),
               single_partition=True),
     TopicSpec("webhook-dead-letters", "declaration_id", Role.OUTPUT),
+    TopicSpec("webhook-deliveries", "subscription id", Role.OUTPUT),  # every attempt
 )
 
 

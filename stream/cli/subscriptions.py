@@ -60,7 +60,7 @@ def listing(buyer: Annotated[str | None, typer.Option(help="Only this buyer's")]
 
 
 def _change(subscription_id: str, what: manage.Change) -> None:
-    made, secret = _run(manage.change(_settings(), subscription_id, what))
+    made, secret = _run(manage.change_by_id(_settings(), subscription_id, what))
     shown = {"id": made.id, "state": "deleted" if what == "delete" else made.state}
     typer.echo(json.dumps(shown | ({"secret": secret} if secret else {})))
 
@@ -88,3 +88,29 @@ def resume(subscription_id: str) -> None:
 def delete(subscription_id: str) -> None:
     """Delete a subscription; what was queued for it is dropped."""
     _change(subscription_id, "delete")
+
+
+@subscriptions_app.command("replay")
+def replay(
+    subscription_id: str,
+    since: Annotated[str, typer.Option(help="RFC 3339 time with an offset")],
+) -> None:
+    """Send again, marked webhook-replay, what the subscription would have received from
+    SINCE until now (a separate stream, ordered per declaration)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from schemas.types import Timestamp
+
+    try:
+        moment = TypeAdapter(Timestamp).validate_python(since)
+    except ValidationError:
+        _fail("--since must be an RFC 3339 time with an offset")
+    settings = _settings()
+
+    async def ask() -> str:
+        known = (await manage.subscriptions(settings)).get(subscription_id)
+        if known is None:
+            raise SubscriptionError(f"no subscription {subscription_id}")
+        return (await manage.replay(settings, known, moment.timestamp()))[1]
+
+    typer.echo(json.dumps({"id": subscription_id, "replay_id": _run(ask())}))

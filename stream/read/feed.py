@@ -31,6 +31,10 @@ STALE_AFTER = 30.0  # seconds without a poll after which the feed is taken for s
 _STATUS_FIELDS: dict[str, type | tuple[type, ...]] = {
     "declaration_id": str, "sequence": int, "status": str, "buyer_id": (str, type(None)),
 }
+_SUBSCRIPTION_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "buyer_id": str}
+_ATTEMPT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "subscription_id": str, "webhook_id": str, "outcome": str,
+}
 _LETTER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "source_topic": str, "partition": int, "offset": int, "error_code": str,
 }
@@ -66,7 +70,8 @@ class ReadModelFeed:
         self.polled_at = time.monotonic()  # when the feed last asked for records
         self._names = {
             topology.name(t): t
-            for t in ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts")
+            for t in ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts",
+                      "webhook-subscriptions", "webhook-deliveries")
         }
 
     async def _partitions(self) -> list[TopicPartition]:
@@ -85,10 +90,15 @@ class ReadModelFeed:
             snapshot = orjson.loads(value) if value else None
             _require(snapshot is None or isinstance(snapshot, dict), "a KPI snapshot")
             self.read_model.apply_kpi((key or b"").decode(), snapshot)
+        elif kind == "declaration-status" and value is not None:
+            self.read_model.apply_status(_shaped(orjson.loads(value), _STATUS_FIELDS))
+        elif kind == "webhook-subscriptions":
+            self.read_model.apply_subscription((key or b"").decode(), _shaped(
+                orjson.loads(value), _SUBSCRIPTION_FIELDS) if value is not None else None)
         elif value is None:
             return
-        elif kind == "declaration-status":
-            self.read_model.apply_status(_shaped(orjson.loads(value), _STATUS_FIELDS))
+        elif kind == "webhook-deliveries":
+            self.read_model.apply_attempt(_shaped(orjson.loads(value), _ATTEMPT_FIELDS))
         elif kind == "dead-letters":
             self.read_model.apply_dead_letter(_shaped(orjson.loads(value), _LETTER_FIELDS))
         else:

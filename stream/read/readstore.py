@@ -7,6 +7,8 @@ Keys (bytes, ``\\0``-separated, so a prefix scan lists a buyer's declarations in
 - ``b|buyer|id`` and ``bs|buyer|status|id`` a buyer's declarations, and by status;
 - ``f|firm`` a firm's facts; ``k|port/channel`` a KPI; ``d|topic|partition|offset`` a dead
   letter already counted;
+- ``ws|id`` a webhook subscription as stored (its secrets sealed), ``wb|buyer|id`` a
+  buyer's subscriptions, ``wa|id`` a subscription's latest delivery attempts;
 - ``m|...`` the counts by status and by dead-letter code, the latest updates, and the
   checkpoint: per partition, the next offset to read.
 
@@ -30,10 +32,12 @@ from stream.core.eligibility import FirmHistory
 from stream.core.retention import CLOSED
 
 RECENT = 50  # latest status updates kept for the board
+ATTEMPTS = 100  # latest delivery attempts kept per webhook subscription
 WRITE_BUFFER = 32 * 1024 * 1024  # each of two memtables
 BLOCK_CACHE = 64 * 1024 * 1024
 _SEP = b"\0"
 _COUNTS, _DEAD, _RECENT, _CHECKPOINT = b"m\0counts", b"m\0dead", b"m\0recent", b"m\0checkpoint"
+_WEBHOOKS = b"m\0webhooks"
 
 
 def _key(*parts: str | bytes) -> bytes:
@@ -65,6 +69,11 @@ class ReadStore:
         self.counts: Counter[str] = Counter(self._json(_COUNTS, {}))
         self.dead_letters: Counter[str] = Counter(self._json(_DEAD, {}))
         self.recent: deque[dict[str, Any]] = deque(self._json(_RECENT, []), maxlen=RECENT)
+        webhooks = self._json(_WEBHOOKS, {})
+        # Deliveries whose latest attempt failed (subscription|webhook id|replay), and
+        # how many were delivered and given up: the board's webhook figures.
+        self.undelivered: set[str] = set(webhooks.get("undelivered", []))
+        self.webhook_outcomes: Counter[str] = Counter(webhooks.get("outcomes", {}))
         self.kpis: dict[str, dict[str, Any]] = {
             key.split(_SEP, 1)[1].decode(): orjson.loads(value)
             for key, value in self._scan(b"k" + _SEP)
@@ -102,6 +111,8 @@ class ReadStore:
         self._put(_COUNTS, orjson.dumps(self.counts))
         self._put(_DEAD, orjson.dumps(self.dead_letters))
         self._put(_RECENT, orjson.dumps(list(self.recent)))
+        self._put(_WEBHOOKS, orjson.dumps({"undelivered": sorted(self.undelivered),
+                                           "outcomes": self.webhook_outcomes}))
         self._put(_CHECKPOINT, orjson.dumps(checkpoint))
         batch = WriteBatch(raw_mode=True)
         for key, value in self._pending.items():
@@ -168,7 +179,45 @@ class ReadStore:
             if history.add(event):
                 self._put(_key("f", event.firm_id), orjson.dumps(history.to_json()))
 
+    def apply_subscription(self, subscription_id: str, record: dict[str, Any] | None) -> None:
+        current = self.subscription(subscription_id)
+        if current is not None:
+            self._put(_key("wb", current["buyer_id"], subscription_id), None)
+        if record is None:
+            self._put(_key("ws", subscription_id), None)
+            self._put(_key("wa", subscription_id), None)
+            self.undelivered = {u for u in self.undelivered
+                                if not u.startswith(subscription_id + "|")}
+            return
+        self._put(_key("ws", subscription_id), orjson.dumps(record))
+        self._put(_key("wb", record["buyer_id"], subscription_id), b"")
+
+    def apply_attempt(self, attempt: dict[str, Any]) -> None:
+        which = f"{attempt['subscription_id']}|{attempt['webhook_id']}|{attempt.get('replay')}"
+        if attempt["outcome"] in ("retry", "disabled"):
+            self.undelivered.add(which)
+        else:
+            self.undelivered.discard(which)
+            self.webhook_outcomes[attempt["outcome"]] += 1
+        kept = self.attempts_of(attempt["subscription_id"])
+        kept.append(attempt)
+        self._put(_key("wa", attempt["subscription_id"]), orjson.dumps(kept[-ATTEMPTS:]))
+
     # -- what the API asks -----------------------------------------------------------
+
+    def subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        raw = self._get(_key("ws", subscription_id))
+        return None if raw is None else orjson.loads(raw)
+
+    def subscriptions_of(self, buyer_id: str) -> list[dict[str, Any]]:
+        prefix = _key("wb", buyer_id, b"")
+        found = (self.subscription(k[len(prefix):].decode()) for k, _ in self._scan(prefix))
+        return [s for s in found if s is not None]
+
+    def attempts_of(self, subscription_id: str) -> list[dict[str, Any]]:
+        """The latest delivery attempts, oldest first."""
+        kept: list[dict[str, Any]] = self._json(_key("wa", subscription_id), [])
+        return kept
 
     def status(self, declaration_id: str) -> dict[str, Any] | None:
         raw = self._get(_key("s", declaration_id))

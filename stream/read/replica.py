@@ -29,7 +29,7 @@ def application(settings: Settings, read_model: ReadStore, feed: ReadModelFeed) 
     app = web.Application(middlewares=guard.middlewares(settings.cors_origins))
     metrics = Metrics()
     mount(app.router, read_model, feed, TokenStore(settings.tokens_file), policy_of(settings),
-          ready=lambda: feed.following, metrics=metrics)
+          ready=lambda: feed.following, metrics=metrics, settings=settings)
 
     async def exposition(request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(metrics.registry),

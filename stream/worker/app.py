@@ -60,4 +60,5 @@ def _serve_web(pipeline: Pipeline) -> None:
     pipeline.api = mount(
         guard.router(app), read_model, feed, TokenStore(settings.tokens_file), pipeline.policy,
         ready=lambda: feed.following and not app.rebalancing, metrics=pipeline.metrics,
+        settings=settings,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -12,8 +13,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 from stream.admin import connect_admin
 from stream.broker import LocalBroker
@@ -138,6 +141,24 @@ async def demo_board(process: subprocess.Popen[bytes], log: Path, port: int) -> 
     assert status == 200 and data["total"] > 0
 
 
+def json_at(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+async def demo_webhooks(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until buyer-001's receiver has verified deliveries from the demo's notifier."""
+    found = re.search(r"shows what it got at (http://127\.0\.0\.1:\d+/)", text_of(log))
+    assert found is not None, text_of(log)[-2000:]
+    for _ in range(60):
+        shown = await asyncio.to_thread(json_at, found.group(1))
+        if shown["verified"] > 0:
+            break
+        assert process.poll() is None, text_of(log)[-3000:]
+        await asyncio.sleep(1)
+    assert shown["verified"] > 0 and shown["verified"] == shown["received"]
+
+
 async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: Path) -> None:
     """With the broker already running: Ctrl-C twice stops what the demo started, within
     10 s, and leaves the broker running."""
@@ -147,8 +168,9 @@ async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: P
     process = start(["demo", "--rate", "50", "--seed", "3"], env, log)
     try:
         await demo_board(process, log, port)
+        await demo_webhooks(process, log)
         took = await asyncio.to_thread(interrupt_and_wait, process, 30, 2)
-        # Everything it started (traffic, worker) is gone within a few seconds.
+        # Everything it started (traffic, worker, notifier) is gone within a few seconds.
         assert process.returncode == 0 and took < 10, log.read_text()[-2000:]
         assert not group_alive(process.pid), "something the demo started is still running"
         assert LocalBroker(CACHE, TEST_BROKER_PORT).status().running  # not the demo's
@@ -198,3 +220,51 @@ async def test_a_worker_refuses_topics_with_other_partition_counts(
         assert "CUSTOMS_STREAM_PARTITIONS=6" in result.stderr
     finally:
         await delete_topics(run)
+
+
+def test_the_subscriptions_commands(kafka: str) -> None:
+    """What docs/webhooks.md shows: a key, a subscription with filters (its secret shown
+    once), list, rotate, pause, resume, delete; refusals end the command with a reason."""
+    prefix = f"subs-{uuid.uuid4().hex[:8]}"
+
+    def run(*args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = command_env(kafka, CUSTOMS_STREAM_TOPIC_PREFIX=prefix)
+        env.pop("CUSTOMS_STREAM_WEBHOOK_KEY", None)
+        if key is not None:
+            env["CUSTOMS_STREAM_WEBHOOK_KEY"] = key
+        return subprocess.run([sys.executable, "-m", "stream", "subscriptions", *args],
+                              env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+    try:
+        subscriptions_commands(run)
+    finally:
+        asyncio.run(delete_topics(Settings(broker=kafka, topic_prefix=prefix)))
+
+
+def subscriptions_commands(run: Any) -> None:
+    key = run("key").stdout.strip()
+    no_key = run("add", "--buyer", "buyer-001", "--url", "https://erp.example/h")
+    assert no_key.returncode == 1 and "CUSTOMS_STREAM_WEBHOOK_KEY is not set" in no_key.stderr
+    inside = run("add", "--buyer", "buyer-001", "--url", "https://10.0.0.7/h", key=key)
+    assert inside.returncode == 1 and "not a public address" in inside.stderr
+    made = run("add", "--buyer", "buyer-001", "--url", "https://erp.example/h",
+               "--statuses", "RELEASED", "--statuses", "DEPARTED", key=key)
+    assert made.returncode == 0, made.stderr
+    shown = json.loads(made.stdout)
+    assert shown["secret"].startswith("whsec_")
+    listed = run("list", "--buyer", "buyer-001", key=key).stdout
+    [entry] = [json.loads(line) for line in listed.splitlines()]
+    assert entry["id"] == shown["id"] and entry["statuses"] == ["RELEASED", "DEPARTED"]
+    assert shown["secret"] not in listed and "sealed" not in listed
+    rotated = json.loads(run("rotate", shown["id"], key=key).stdout)
+    assert rotated["secret"] not in (shown["secret"], None)
+    replayed = run("replay", shown["id"], "--since", "2026-11-29T00:00:00Z", key=key)
+    assert json.loads(replayed.stdout)["replay_id"].startswith("rpl_"), replayed.stderr
+    ahead = run("replay", shown["id"], "--since", "2999-01-01T00:00:00Z", key=key)
+    assert ahead.returncode == 1 and "a replay starts in the past" in ahead.stderr
+    for change, state in (("pause", "paused"), ("resume", "active"), ("delete", "deleted")):
+        answer = run(change, shown["id"], key=key)
+        assert answer.returncode == 0 and json.loads(answer.stdout)["state"] == state
+    assert run("list", key=key).stdout == ""
+    gone = run("pause", shown["id"], key=key)
+    assert gone.returncode == 1 and f"no subscription {shown['id']}" in gone.stderr

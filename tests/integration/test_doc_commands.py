@@ -31,6 +31,10 @@ RUN_ELSEWHERE = {
         f"{COMMANDS}::test_a_worker_refuses_topics_with_other_partition_counts",
     "customs-stream api": f"{REPLICAS}::test_replicas_answer_as_the_worker_and_resume_from_disk",
     "curl": "tests/integration/test_api.py::test_access_rules_and_endpoints",
+    "customs-stream notifier":
+        "tests/integration/test_webhooks.py::test_a_killed_notifier_loses_nothing_and_never_goes_back",
+    # They need a webhook key and a subscription's id: run in that order by this test.
+    "customs-stream subscriptions": f"{COMMANDS}::test_the_subscriptions_commands",
 }
 
 

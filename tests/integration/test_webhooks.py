@@ -8,11 +8,15 @@ import itertools
 import json
 import os
 import signal
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from cryptography.fernet import Fernet
@@ -25,10 +29,29 @@ from stream.tools.replay import ReplayRun, delete_topics, read_records
 from stream.tools.scenario import read_scenario
 from stream.topics import Topology
 from stream.worker.process import WorkerProcess
-from tests.integration.test_api import SCENARIOS, free_port
+from tests.integration.test_api import BUYER_1, BUYER_2, SCENARIOS, free_port, write_tokens
 
 BUYER = "buyer-001"
 pytestmark = pytest.mark.timeout(240)
+
+
+def send(port: int, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    """An API call with a JSON body; its status and JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                     method=method, headers={"Authorization": f"Bearer {token}",
+                                                             "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except urllib.error.URLError:  # not listening yet
+        return 0, None
+
+
+async def api(port: int, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    return await asyncio.to_thread(send, port, method, path, token, body)
 
 
 def webhook_settings(settings: Settings, **more: Any) -> Settings:
@@ -57,6 +80,16 @@ async def notifying(run: ReplayRun) -> AsyncIterator[WorkerProcess]:
         await delete_topics(own.model_copy(update={"app_id": own.notifier_id}))
 
 
+async def until_ready(port: int, run: ReplayRun) -> None:
+    for _ in range(300):
+        status, _ = await api(port, "GET", "/ready", "none")
+        if status == 200:
+            return
+        run.worker.check_alive()
+        await asyncio.sleep(0.2)
+    raise AssertionError("the worker's API was not ready")
+
+
 async def published(settings: Settings) -> dict[str, list[int]]:
     """The sequences published for each of the buyer's declarations, in order."""
     topic = Topology.from_settings(settings).name("declaration-status")
@@ -78,17 +111,20 @@ async def until(check: Any, what: str, notifier: WorkerProcess, timeout: float =
 
 
 def never_backwards(receiver: Receiver) -> None:
-    """Per subscription and declaration, no request ever carried a lower sequence than
-    one before it."""
-    seen: dict[tuple[str, str], int] = {}
+    """Per subscription and declaration (and, apart, per replay), no request ever carried
+    a lower sequence than one before it."""
+    seen: dict[tuple[str, str, bool], int] = {}
     for got in receiver.received:
-        queue = (got.query, got.declaration_id)
+        queue = (got.query, got.declaration_id, got.replay)
         assert got.sequence >= seen.get(queue, 0), got.webhook_id
         seen[queue] = got.sequence
 
 
-def all_delivered(receiver: Receiver, sequences: dict[str, list[int]]) -> bool:
-    delivered = {r.webhook_id for r in receiver.delivered() if not r.query}
+def all_delivered(
+    receiver: Receiver, sequences: dict[str, list[int]], replay: bool = False,
+) -> bool:
+    delivered = {r.webhook_id for r in receiver.delivered()
+                 if not r.query and r.replay == replay}
     return bool(sequences) and all(
         f"{d}:{s}" in delivered for d, seqs in sequences.items() for s in seqs
     )
@@ -116,20 +152,31 @@ async def test_signed_in_order_retried_without_blocking_others(
 
     receiver = Receiver([], answer)
     url = await receiver.start()
+    tokens, port = tmp_path / "tokens.toml", free_port()
+    write_tokens(tokens)
     try:
-        async with ReplayRun(webhook_settings(settings, webhook_retry_for=120.0)) as run:
-            made, secret = await manage.add(run.settings, BUYER, url)
+        async with ReplayRun(webhook_settings(settings, webhook_retry_for=120.0),
+                             web_enabled=True, web_port=port, tokens_file=tokens) as run:
+            await until_ready(port, run)
+            # The buyer subscribes through the API, with its own token.
+            mine = "/buyers/buyer-001/subscriptions"
+            assert (await api(port, "POST", mine, BUYER_2, {"url": url}))[0] == 404
+            status, why = await api(port, "POST", mine, BUYER_1, {"url": "https://10.0.0.7/x"})
+            assert status == 400 and "not a public address" in why["error"]
+            status, made = await api(port, "POST", mine, BUYER_1, {"url": url})
+            assert status == 201 and made["secret"].startswith("whsec_"), made
             _, released_secret = await manage.add(
                 run.settings, BUYER, url.replace("/hook", "/hook?released"), ["RELEASED"])
             # A name that resolves to this machine, over https: refused at every delivery.
             inside, _ = await manage.add(run.settings, BUYER, "https://localhost:9/hook")
-            receiver.secrets = [secret, released_secret]
+            receiver.secrets = [made["secret"], released_secret]
+            began = datetime.now(UTC).isoformat()
             async with notifying(run) as notifier:
                 half = len(steps) // 2
                 await run.play(steps[:half])
-                _, rotated = await manage.change(run.settings, made.id, "rotate")
-                assert rotated is not None
-                receiver.secrets = [rotated, released_secret]  # the new one only
+                status, rotated = await api(port, "POST", f"{mine}/{made['id']}/rotate", BUYER_1)
+                assert status == 200 and rotated["secret"] != made["secret"]
+                receiver.secrets = [rotated["secret"], released_secret]  # the new one only
                 await run.play(steps[half:])
                 sequences = await published(run.settings)
                 others = {d: s for d, s in sequences.items() if d != failing["id"]}
@@ -149,6 +196,20 @@ async def test_signed_in_order_retried_without_blocking_others(
                     if len(dead) >= sum(map(len, sequences.values())):
                         break
                     await asyncio.sleep(0.2)
+                # The buyer asks for everything again: a stream of its own, in order.
+                again = f"{mine}/{made['id']}/replay?since={quote(began)}"
+                status, asked = await api(port, "POST", again, BUYER_1)
+                assert status == 202 and asked["replay_id"].startswith("rpl_"), asked
+                await until(lambda: all_delivered(receiver, sequences, replay=True),
+                            "the replay", notifier)
+            # The buyer sees the attempts (never the secret); another buyer sees nothing.
+            status, seen = await api(port, "GET", f"{mine}/{made['id']}/deliveries", BUYER_1)
+            assert status == 200 and {"delivered", "retry"} <= {a["outcome"] for a in seen["items"]}
+            assert (await api(port, "GET", f"{mine}/{made['id']}/deliveries", BUYER_2))[0] == 404
+            status, listed = await api(port, "GET", mine, BUYER_1)
+            assert status == 200 and made["id"] in {s["id"] for s in listed["items"]}
+            shown = json.dumps(listed)
+            assert made["secret"] not in shown and rotated["secret"] not in shown
     finally:
         await receiver.stop()
 
@@ -165,8 +226,11 @@ async def test_signed_in_order_retried_without_blocking_others(
     # Every update delivered once (a repeat only after a failed answer), in sequence
     # order; the filtered subscription got the RELEASED ones, and only those.
     unfiltered = [r for r in receiver.delivered() if not r.query]
+    assert not any(r.replay for r in receiver.delivered() if r.query)  # only the one asked
     for declaration, seqs in sequences.items():
-        assert [r.sequence for r in unfiltered if r.declaration_id == declaration] == seqs
+        for replayed in (False, True):
+            assert [r.sequence for r in unfiltered
+                    if r.declaration_id == declaration and r.replay == replayed] == seqs
     released = [r for r in receiver.delivered() if r.query == "released"]
     assert released and {r.webhook_id for r in released} == {
         r.webhook_id for r in unfiltered if r.update["status"] == "RELEASED"}

@@ -27,10 +27,11 @@ def test_it_has_every_route_the_worker_registers_and_no_other() -> None:
 def test_a_token_is_asked_exactly_where_the_worker_asks_for_one() -> None:
     paths = openapi()["paths"]
     for path in PROTECTED:
-        assert paths[path]["get"]["security"] == [{"bearer": []}], path
-        assert "401" in paths[path]["get"]["responses"], path
+        for operation in paths[path].values():
+            assert operation["security"] == [{"bearer": []}], path
+            assert "401" in operation["responses"], path
     for path in PUBLIC:
-        assert paths[path]["get"]["security"] == [], path
+        assert list(paths[path]) == ["get"] and paths[path]["get"]["security"] == [], path
 
 
 def test_the_page_size_limit_is_the_apis() -> None:

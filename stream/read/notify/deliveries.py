@@ -24,12 +24,14 @@ import aiohttp
 from stream.core.webhooks import Outcome, Queue, Verdict, verdict
 from stream.read.notify import sender, signing
 from stream.read.notify.catalogue import Catalogue
+from stream.read.notify.replays import REPLAY_MARK
 from stream.read.notify.subscriptions import SecretBox, Subscription
 from stream.runtime.durable import Durable
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 HOLD_CHECK = 5.0  # seconds between looks at a paused or disabled subscription's queue
+INTERLEAVE_CHECK = 0.5  # seconds between looks at a queue waiting for its other stream
 KEPT_ATTEMPTS = 100  # attempts kept in memory per subscription, for the deliveries route
 
 
@@ -42,6 +44,7 @@ class Attempt:
     seconds: float
     outcome: str
     next_at: float | None
+    replay: bool = False
 
 
 @dataclass
@@ -53,7 +56,7 @@ class Deliveries:
     box: SecretBox
     dead_letter: Any  # async (subscription, declaration id, sequence, body, verdict) -> None
     disable: Any  # async (subscription) -> None
-    observe: Any = None  # (subscription, attempt, published_at) -> None, for metrics
+    observe: Any = None  # async (subscription, attempt, body): metrics, the attempts topic
     due: list[tuple[float, str, str]] = field(default_factory=list)
     busy: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
     attempts: dict[str, deque[Attempt]] = field(default_factory=dict)
@@ -138,43 +141,54 @@ class Deliveries:
             return None
         return record, Queue.from_json(record["queues"][sid])
 
-    async def _try_first(self, declaration_id: str, sid: str) -> None:
-        found = self._queue(declaration_id, sid)
+    def _held_back(self, declaration_id: str, key: str, record: dict[str, Any]) -> bool:
+        """A declaration's live and replay deliveries never interleave: a replay waits
+        for a live attempt in flight; live updates wait while a replay has work."""
+        sid = key.split(REPLAY_MARK)[0]
+        if REPLAY_MARK in key:
+            return (declaration_id, sid) in self.busy
+        return any(k.startswith(sid + REPLAY_MARK) and q["pending"]
+                   for k, q in record["queues"].items())
+
+    async def _try_first(self, declaration_id: str, key: str) -> None:
+        found = self._queue(declaration_id, key)
         if found is None or not found[1].pending:
             return
         record, queue = found
-        subscription = self.catalogue.subscriptions.get(sid)
+        subscription = self.catalogue.subscriptions.get(key.split(REPLAY_MARK)[0])
         now = time.time()
         if subscription is None:  # deleted: its queues go too
-            del record["queues"][sid]
+            del record["queues"][key]
             await self.durable.stored(record["p"], declaration_id, record)
             return
         if queue.next_at > now:
-            self.schedule(declaration_id, sid, queue.next_at)
+            self.schedule(declaration_id, key, queue.next_at)
             return
-        if subscription.state != "active":
-            self.schedule(declaration_id, sid, now + HOLD_CHECK)
+        if subscription.state != "active" or self._held_back(declaration_id, key, record):
+            self.schedule(declaration_id, key, now + (
+                HOLD_CHECK if subscription.state != "active" else INTERLEAVE_CHECK))
             return
         sequence, body = queue.pending[0]
         first_at = queue.first_at if queue.first_at is not None else now
         answer, result = await self._send(subscription, f"{declaration_id}:{sequence}", body,
-                                          queue.attempts + 1, first_at)
+                                          queue.attempts + 1, first_at, REPLAY_MARK in key)
         if result.outcome is Outcome.GIVEN_UP:
             await self.dead_letter(subscription, declaration_id, sequence, body, result)
         elif result.outcome is Outcome.DISABLED:
             await self.disable(subscription)
-        await self._settle(declaration_id, sid, sequence, first_at, result)
-        self._note(subscription, f"{declaration_id}:{sequence}", answer, result, body)
+        await self._settle(declaration_id, key, sequence, first_at, result)
+        await self._note(subscription, f"{declaration_id}:{sequence}", answer, result, body,
+                         REPLAY_MARK in key)
 
     async def _send(
         self, subscription: Subscription, webhook_id: str, body: str, attempt: int,
-        first_at: float,
+        first_at: float, replay: bool,
     ) -> tuple[sender.Answer, Verdict]:
         client = self._clients["http" if subscription.url.startswith("http:") else "https"]
         sent_at = time.time()
         raw = body.encode()
         headers = signing.headers(self.box.in_force(subscription, sent_at), webhook_id,
-                                  int(sent_at), raw)
+                                  int(sent_at), raw, replay)
         answer = await sender.post(client, subscription.url, raw, headers,
                                    self.settings.webhook_timeout)
         result = verdict(answer.status, answer.problem, attempt, first_at, time.time(),
@@ -200,15 +214,15 @@ class Deliveries:
             self.schedule(declaration_id, sid,
                           time.time() + HOLD_CHECK if held else queue.next_at)
 
-    def _note(
+    async def _note(
         self, subscription: Subscription, webhook_id: str, answer: sender.Answer,
-        result: Verdict, body: str,
+        result: Verdict, body: str, replay: bool,
     ) -> None:
         attempt = Attempt(time.time(), webhook_id, answer.status, answer.problem,
-                          answer.seconds, result.outcome.value, result.next_at)
+                          answer.seconds, result.outcome.value, result.next_at, replay)
         kept = self.attempts.setdefault(subscription.id, deque(maxlen=KEPT_ATTEMPTS))
         kept.append(attempt)
         if result.outcome is not Outcome.RETRY:
             log.info("webhook %s to %s: %s", webhook_id, subscription.id, result.reason)
         if self.observe is not None:
-            self.observe(subscription, attempt, body)
+            await self.observe(subscription, attempt, body)

@@ -13,6 +13,7 @@ from stream.read.notify.subscriptions import (
     Subscription,
     SubscriptionError,
     new_subscription,
+    replaying,
     rotated,
 )
 from stream.settings import Settings
@@ -28,30 +29,39 @@ async def subscriptions(settings: Settings) -> dict[str, Subscription]:
 
 async def add(
     settings: Settings, buyer_id: str, url: str, statuses: list[str] | None = None,
-    ports: list[str] | None = None, channels: list[str] | None = None,
+    ports: list[str] | None = None, channels: list[str] | None = None, ensure: bool = True,
 ) -> tuple[Subscription, str]:
-    """A new subscription, stored, and its signing secret (to show once)."""
+    """A new subscription, stored, and its signing secret (to show once). ``ensure``:
+    make the topics first (the commands; the API's process finds them made)."""
     problem = url_problem(url, settings.webhook_http_loopback)
     if problem is not None:
         raise SubscriptionError(f"refused URL: {problem}")
     if not buyer_id or len(buyer_id) > 64:
         raise SubscriptionError("a buyer id of 1 to 64 characters")
     box = SecretBox(settings)
-    await ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings))
+    if ensure:
+        await ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings))
     made, secret = new_subscription(box, buyer_id, url, statuses or [], ports or [],
                                     channels or [])
     await catalogue.publish(settings, made)
     return made, secret
 
 
-async def change(
-    settings: Settings, subscription_id: str, what: Change, buyer_id: str | None = None,
+async def change_by_id(
+    settings: Settings, subscription_id: str, what: Change,
 ) -> tuple[Subscription, str | None]:
-    """Pause, resume, delete or rotate a subscription (of ``buyer_id``, when given); a
-    rotation's new secret is returned, to show once."""
+    """``change`` for a subscription named by its id (read from the topic)."""
     known = (await subscriptions(settings)).get(subscription_id)
-    if known is None or (buyer_id is not None and known.buyer_id != buyer_id):
+    if known is None:
         raise SubscriptionError(f"no subscription {subscription_id}")
+    return await change(settings, known, what)
+
+
+async def change(
+    settings: Settings, known: Subscription, what: Change,
+) -> tuple[Subscription, str | None]:
+    """Pause, resume, delete or rotate a subscription; a rotation's new secret is
+    returned, to show once."""
     secret = None
     if what == "rotate":
         known, secret = rotated(SecretBox(settings), known, time.time())
@@ -59,3 +69,14 @@ async def change(
         known = known.model_copy(update={"state": "paused" if what == "pause" else "active"})
     await catalogue.publish(settings, known, delete=what == "delete")
     return known, secret
+
+
+async def replay(settings: Settings, known: Subscription, since: float) -> tuple[Subscription, str]:
+    """Ask the notifiers to send again what the subscription would have received since
+    ``since`` (epoch seconds, not in the future); returns the replay's id."""
+    now = time.time()
+    if since > now:
+        raise SubscriptionError("a replay starts in the past")
+    changed, asked = replaying(known, since, now)
+    await catalogue.publish(settings, changed)
+    return changed, asked.id

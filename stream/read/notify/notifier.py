@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -23,6 +23,7 @@ from stream.core.webhooks import Queue, Verdict
 from stream.read.notify.catalogue import Catalogue
 from stream.read.notify.deliveries import Attempt, Deliveries
 from stream.read.notify.notifier_metrics import NotifierMetrics
+from stream.read.notify.replays import Replays
 from stream.read.notify.subscriptions import SecretBox, Subscription
 from stream.runtime import faust_fixes, tablestore
 from stream.runtime.app import faust_app
@@ -42,6 +43,7 @@ class Notifier:
     deliveries: Deliveries
     durable: Durable
     metrics: NotifierMetrics
+    replays: Replays | None = None
 
     async def offer(self, event: Any) -> None:
         """Queue one status update for every subscription that asks for it."""
@@ -99,13 +101,31 @@ class Notifier:
             disabled.model_dump_json().encode(), None, None, None,
         )
 
-    def observe(self, subscription: Subscription, attempt: Attempt, body: str) -> None:
+    async def observe(self, subscription: Subscription, attempt: Attempt, body: str) -> None:
+        """Count the attempt, and publish it for the deliveries route (the producer
+        sends it with the next batch: a record of what happened, not a step of it)."""
+        record = {
+            "subscription_id": subscription.id, "buyer_id": subscription.buyer_id,
+            "at": _instant(attempt.at), "webhook_id": attempt.webhook_id,
+            "http_status": attempt.status, "problem": attempt.problem or None,
+            "latency_ms": round(attempt.seconds * 1000, 1), "outcome": attempt.outcome,
+            "next_try_at": _instant(attempt.next_at) if attempt.next_at else None,
+            "replay": attempt.replay,
+        }
+        await self.app.producer.send(
+            self.topology.name("webhook-deliveries"), subscription.id.encode(),
+            orjson.dumps(record), None, None, None,
+        )
         self.metrics.deliveries.labels(attempt.outcome).inc()
         if attempt.outcome == "delivered":
             published = orjson.loads(body).get("updated_at")
             if isinstance(published, str):
                 at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp()
                 self.metrics.delivery_seconds.observe(max(0.0, attempt.at - at))
+
+
+def _instant(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def build_notifier(settings: Settings) -> Notifier:
@@ -129,6 +149,8 @@ def build_notifier(settings: Settings) -> Notifier:
     deliveries = Deliveries(settings, table, durable, catalogue, SecretBox(settings),
                             dead_letter=None, disable=None)
     notifier = Notifier(settings, app, topology, catalogue, deliveries, durable, metrics)
+    notifier.replays = Replays(settings, status.get_topic_name(), table, durable, deliveries,
+                               catalogue)
     deliveries.dead_letter, deliveries.disable = notifier.dead_letter, notifier.disable
     deliveries.observe = notifier.observe
     _wire(notifier, status)
@@ -148,6 +170,12 @@ def _wire(notifier: Notifier, status: Any) -> None:
     @app.task  # type: ignore[untyped-decorator]
     async def follow_subscriptions() -> None:
         await catalogue.run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def replay() -> None:
+        await catalogue.ready.wait()
+        assert notifier.replays is not None
+        await notifier.replays.run(ready=lambda: not app.rebalancing)
 
     @app.task  # type: ignore[untyped-decorator]
     async def deliver() -> None:

@@ -33,6 +33,17 @@ class SealedSecret(BaseModel):
     until: float | None = None  # epoch seconds after which it no longer signs
 
 
+class Replay(BaseModel):
+    """Send again what was published from ``since`` until the moment it was asked."""
+
+    id: str
+    since: float  # epoch seconds
+    requested_at: float
+
+
+KEPT_REPLAYS = 5  # the latest replays a subscription remembers (a newer one supersedes)
+
+
 class Subscription(BaseModel):
     id: str
     buyer_id: str
@@ -43,6 +54,7 @@ class Subscription(BaseModel):
     state: State = "active"
     created_at: float  # epoch seconds: updates published before it are not sent
     secrets: list[SealedSecret]  # the newest first
+    replays: list[Replay] = Field(default_factory=list)  # the newest last
 
     @property
     def filters(self) -> Filters:
@@ -51,7 +63,7 @@ class Subscription(BaseModel):
 
     def shown(self) -> dict[str, object]:
         """What a listing shows: everything but the secrets."""
-        return self.model_dump(exclude={"secrets"}) | {
+        return self.model_dump(exclude={"secrets", "replays"}) | {
             "rotating_until": next((s.until for s in self.secrets if s.until), None),
         }
 
@@ -104,6 +116,13 @@ def new_subscription(
         secrets=[box.seal(secret)],
     )
     return made, secret
+
+
+def replaying(subscription: Subscription, since: float, now: float) -> tuple[Subscription, Replay]:
+    """The subscription with a replay of what was published from ``since`` until now."""
+    asked = Replay(id="rpl_" + secrets.token_hex(6), since=since, requested_at=now)
+    kept = [*subscription.replays, asked][-KEPT_REPLAYS:]
+    return subscription.model_copy(update={"replays": kept}), asked
 
 
 def rotated(box: SecretBox, subscription: Subscription, now: float) -> tuple[Subscription, str]:

@@ -20,9 +20,13 @@ log = logging.getLogger(__name__)
 PUBLIC = {  # no token needed
     "/health", "/ready", "/metrics", "/board", "/board/chart.js", "/board/board.js",
 }
+_SUBSCRIPTION = "/buyers/{buyer_id}/subscriptions/{subscription_id}"
 PROTECTED = {  # a bearer token needed
     "/declarations/{declaration_id}", "/buyers/{buyer_id}/declarations",
     "/firms/{firm_id}/eligibility", "/kpis", "/board/data",
+    "/buyers/{buyer_id}/subscriptions", _SUBSCRIPTION, f"{_SUBSCRIPTION}/deliveries",
+    f"{_SUBSCRIPTION}/rotate", f"{_SUBSCRIPTION}/pause", f"{_SUBSCRIPTION}/resume",
+    f"{_SUBSCRIPTION}/replay",
 }
 Handler = Callable[[aioweb.Request], Awaitable[aioweb.StreamResponse]]
 
@@ -72,8 +76,8 @@ def cors(origins: Iterable[str]) -> Any:
                 return _json(403, "origin not allowed")
             response: aioweb.StreamResponse = aioweb.Response(status=204)
             response.headers.update({
-                "Access-Control-Allow-Methods": "GET",
-                "Access-Control-Allow-Headers": "Authorization",
+                "Access-Control-Allow-Methods": "GET, POST, DELETE",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
                 "Access-Control-Max-Age": "600",
             })
         else:

@@ -11,17 +11,20 @@ from aiohttp import web
 from stream.core.policy import Policy
 from stream.metrics import Metrics
 from stream.read.readstore import ReadStore
-from stream.read.web import api, board
+from stream.read.web import api, board, subscriptions
 from stream.read.web.auth import TokenStore
+from stream.settings import Settings
 
 
 def mount(
     router: web.UrlDispatcher, read_model: ReadStore, feed: Any, tokens: TokenStore, policy: Policy,
-    ready: Callable[[], bool], metrics: Metrics,
+    ready: Callable[[], bool], metrics: Metrics, settings: Settings | None = None,
 ) -> api.Api:
-    """Add the routes; the read model's gauges go on ``metrics``."""
+    """Add the routes; the read model's gauges go on ``metrics``. ``settings``: where
+    subscription changes are written (without a webhook key they answer 503)."""
     answers = api.Api(read_model, tokens, policy, ready)
     api.add_routes(router, answers)
+    subscriptions.add_routes(router, subscriptions.SubscriptionsApi(answers, settings))
     board.add_routes(router, answers)
     metrics.open_declarations.set_function(read_model.open_count)
     metrics.unreadable_outputs.set_function(lambda: feed.malformed)
