@@ -12,6 +12,7 @@ from prometheus_client import generate_latest
 from stream.broker.compose import CLIENT_UIDS, make_secrets
 from stream.broker.secure import acl_lines
 from stream.metrics import Metrics
+from stream.read.notify.notifier_metrics import NotifierMetrics
 from stream.read.web.tls import server_context
 from stream.settings import Settings
 
@@ -20,9 +21,9 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 def test_dashboard_queries_only_metrics_that_exist() -> None:
     dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "customs-stream.json").read_text())
-    metrics = Metrics()
     # Touch every labelled metric once so that its series names appear in the exposition.
-    exposition = generate_latest(metrics.registry).decode()
+    exposition = generate_latest(Metrics().registry).decode()
+    exposition += generate_latest(NotifierMetrics().registry).decode()
     known = {
         re.sub(r"_total$", "", line.split(" ")[2])
         for line in exposition.splitlines() if line.startswith("# TYPE")
@@ -37,7 +38,9 @@ def test_dashboard_queries_only_metrics_that_exist() -> None:
         assert base in known, name
     covered = {re.sub(r"_(total|bucket|count|sum)$", "", n) for n in names}
     assert {"customs_events_in", "customs_consumer_lag", "customs_dead_letters",
-            "customs_clearance_hours", "customs_departures"} <= covered
+            "customs_clearance_hours", "customs_departures", "customs_webhook_attempts",
+            "customs_webhook_undelivered", "customs_webhook_oldest_undelivered_seconds",
+            "customs_webhook_delivery_seconds"} <= covered
 
 
 def test_prometheus_scrapes_every_worker_and_api_replica() -> None:
@@ -46,7 +49,7 @@ def test_prometheus_scrapes_every_worker_and_api_replica() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     found = {sd["names"][0]: sd["port"] for job in config["scrape_configs"]
              for sd in job.get("dns_sd_configs", [])}
-    assert found == {"worker": 6066, "api": 6066}
+    assert found == {"worker": 6066, "api": 6066, "notifier": Settings().notifier_port}
 
 
 def test_compose_scales_workers_and_api_replicas() -> None:

@@ -23,6 +23,9 @@ def board_data(api: Api, request: web.Request) -> dict[str, Any]:
         "kpis": ordered,
         "dead_letters": dict(sorted(read_model.dead_letters.items())),
         "recent": list(read_model.recent)[:15],
+        "webhooks": {"delivered": read_model.webhook_outcomes["delivered"],
+                     "undelivered": len(read_model.undelivered),
+                     "given up": read_model.webhook_outcomes["given_up"]},
     }
 
 

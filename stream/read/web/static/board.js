@@ -78,6 +78,10 @@ function render(data) {
   const dead = Object.entries(data.dead_letters);
   if (dead.length) bars($("dead"), dead, () => "var(--bad)");
   else $("dead").textContent = "none";
+  const hooks = Object.entries(data.webhooks || {});
+  if (hooks.some(([, n]) => n > 0)) {
+    bars($("webhooks"), hooks, (label) => label === "delivered" ? "var(--green)" : "var(--bad)");
+  } else $("webhooks").textContent = "no deliveries yet";
   $("recent").replaceChildren(...data.recent.map((s) => {
     const tr = document.createElement("tr");
     tr.append(cell(s.declaration_id), cell(s.buyer_id), cell(s.port), cell(s.status),
