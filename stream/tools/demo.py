@@ -13,11 +13,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
 from stream.admin import ensure_topics
 from stream.broker import LocalBroker
+from stream.read.notify import manage
 from stream.read.web import auth
 from stream.settings import Settings
 from stream.tools.publish import publish_traffic
+from stream.tools.receiver import Receiver
 from stream.tools.simulate import BUYERS, Traffic
 from stream.topics import Topology
 from stream.worker.process import WorkerProcess
@@ -43,15 +48,29 @@ def wait_ready(url: str, worker: WorkerProcess, timeout: float = 90.0) -> None:
     raise RuntimeError(f"the worker was not ready within {timeout:.0f}s; see {worker.log_file}")
 
 
-async def traffic_until_interrupted(settings: Settings, traffic: Traffic, rate: float) -> None:
-    """Publish until Ctrl-C (SIGINT) or SIGTERM. The signals set an event the publishing
-    loop watches, rather than cancelling it: a cancellation can be swallowed on its way
-    through a client library, and the demo then waited for ever."""
+async def traffic_until_interrupted(
+    settings: Settings, traffic: Traffic, rate: float, say: Say,
+) -> None:
+    """Publish until Ctrl-C (SIGINT) or SIGTERM, with buyer-001 told by webhooks: a
+    notifier, and a receiver on this machine that verifies what it gets. The signals set
+    an event the publishing loop watches, rather than cancelling it: a cancellation can
+    be swallowed on its way through a client library, and the demo then waited for ever."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await publish_traffic(settings, traffic, rate, stop=stop)
+    receiver = Receiver([])
+    url = await receiver.start()
+    notifier = WorkerProcess(settings, settings.data_dir.parent / "notifier.log", "notifier")
+    try:
+        _, secret = await manage.add(settings, "buyer-001", url)
+        receiver.secrets.append(secret)
+        notifier.start()
+        say(f"  webhooks:      buyer-001's receiver shows what it got at {url[:-len('hook')]}\n")
+        await publish_traffic(settings, traffic, rate, stop=stop)
+    finally:
+        notifier.stop()
+        await receiver.stop()
 
 
 def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
@@ -82,6 +101,8 @@ def _run(broker: LocalBroker, base: Settings, rate: float, seed: int | None,
         "broker": status.bootstrap, "topic_prefix": f"demo-{run}", "app_id": f"demo-{run}",
         "tokens_file": tokens_file, "web_enabled": True,
         "data_dir": base.cache_dir / "demo" / run / "worker",
+        "notifier_id": f"demo-{run}-notifier", "webhook_http_loopback": True,
+        "webhook_key": base.webhook_key or SecretStr(Fernet.generate_key().decode()),
     })
     worker = WorkerProcess(settings, settings.data_dir / "worker.log")
     asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
@@ -101,7 +122,7 @@ def _run(broker: LocalBroker, base: Settings, rate: float, seed: int | None,
             f"\n  Ctrl-C stops the demo.\n"
         )
         traffic = Traffic(chosen, datetime.now(UTC) - timedelta(days=10))
-        asyncio.run(traffic_until_interrupted(settings, traffic, rate))
+        asyncio.run(traffic_until_interrupted(settings, traffic, rate, say))
     except BaseException:
         worker.stop()  # started here: stopped here, whatever happened
         raise

@@ -66,6 +66,19 @@ class Receiver:
         ))
         return web.Response(status=status)
 
+    async def _show(self, request: web.Request) -> web.Response:
+        """What was received, the latest first (the demo prints this address)."""
+        latest = [
+            {"at": r.at, "webhook_id": r.webhook_id, "status": r.update.get("status"),
+             "codes": r.update.get("codes"), "verified": r.verified, "answered": r.answered,
+             "replay": r.replay}
+            for r in reversed(self.received[-50:])
+        ]
+        body = {"received": len(self.received), "verified": sum(r.verified for r in self.received),
+                "latest": latest}
+        return web.Response(body=orjson.dumps(body, option=orjson.OPT_INDENT_2),
+                            content_type="application/json")
+
     def delivered(self) -> list[Received]:
         """The deliveries answered with 2xx, in the order they came."""
         return [r for r in self.received if 200 <= r.answered < 300]
@@ -74,6 +87,7 @@ class Receiver:
         """Serve; returns the URL to subscribe."""
         app = web.Application()
         app.router.add_post("/hook", self._take)
+        app.router.add_get("/", self._show)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
