@@ -59,6 +59,7 @@ class Deliveries:
     observe: Any = None  # async (subscription, attempt, body): metrics, the attempts topic
     due: list[tuple[float, str, str]] = field(default_factory=list)
     busy: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
+    sending: set[tuple[str, str]] = field(default_factory=set)  # a request on its way
     attempts: dict[str, deque[Attempt]] = field(default_factory=dict)
     partitions: set[int] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -75,6 +76,7 @@ class Deliveries:
         for task in self.busy.values():
             task.cancel()
         self.busy.clear()
+        self.sending.clear()
         self.due.clear()
         self.partitions = set()
 
@@ -143,10 +145,11 @@ class Deliveries:
 
     def _held_back(self, declaration_id: str, key: str, record: dict[str, Any]) -> bool:
         """A declaration's live and replay deliveries never interleave: a replay waits
-        for a live attempt in flight; live updates wait while a replay has work."""
+        for a live request on its way; live updates wait while a replay has work. (Not
+        "a live attempt scheduled": each would then wait for the other for ever.)"""
         sid = key.split(REPLAY_MARK)[0]
         if REPLAY_MARK in key:
-            return (declaration_id, sid) in self.busy
+            return (declaration_id, sid) in self.sending
         return any(k.startswith(sid + REPLAY_MARK) and q["pending"]
                    for k, q in record["queues"].items())
 
@@ -170,13 +173,18 @@ class Deliveries:
             return
         sequence, body = queue.pending[0]
         first_at = queue.first_at if queue.first_at is not None else now
-        answer, result = await self._send(subscription, f"{declaration_id}:{sequence}", body,
-                                          queue.attempts + 1, first_at, REPLAY_MARK in key)
-        if result.outcome is Outcome.GIVEN_UP:
-            await self.dead_letter(subscription, declaration_id, sequence, body, result)
-        elif result.outcome is Outcome.DISABLED:
-            await self.disable(subscription)
-        await self._settle(declaration_id, key, sequence, first_at, result)
+        self.sending.add((declaration_id, key))
+        try:
+            answer, result = await self._send(
+                subscription, f"{declaration_id}:{sequence}", body, queue.attempts + 1,
+                first_at, REPLAY_MARK in key)
+            if result.outcome is Outcome.GIVEN_UP:
+                await self.dead_letter(subscription, declaration_id, sequence, body, result)
+            elif result.outcome is Outcome.DISABLED:
+                await self.disable(subscription)
+            await self._settle(declaration_id, key, sequence, first_at, result)
+        finally:
+            self.sending.discard((declaration_id, key))
         await self._note(subscription, f"{declaration_id}:{sequence}", answer, result, body,
                          REPLAY_MARK in key)
 
