@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from schemas.events import TOPIC_UNIONS
 from schemas.openapi import openapi
 from schemas.outputs import DeadLetter, Duplicate, KpiSnapshot, ReleaseDecision, StatusUpdate
+from schemas.webhooks import WebhookAttempt, WebhookDeadLetter
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
@@ -26,6 +27,8 @@ OUTPUTS: dict[str, Any] = {
     "clearance-kpis": KpiSnapshot,
     "dead-letters": DeadLetter,
     "duplicates": Duplicate,
+    "webhook-deliveries": WebhookAttempt,
+    "webhook-dead-letters": WebhookDeadLetter,
 }
 KEYS = {
     "declarations": "declaration_id", "inspections": "declaration_id",
@@ -33,6 +36,7 @@ KEYS = {
     "declaration-status": "declaration_id", "release-decisions": "declaration_id",
     "clearance-kpis": "port/channel", "dead-letters": "the original message's key",
     "duplicates": "the original message's key",
+    "webhook-deliveries": "subscription id", "webhook-dead-letters": "declaration_id",
 }
 
 

@@ -9,11 +9,13 @@ from schemas.openapi_parts import (
     _error,
     _get,
     _json,
+    _model,
     _operation,
     _path_parameter,
     _ref,
 )
 from schemas.outputs import Status
+from schemas.webhooks import WebhookAttempt
 
 
 def subscription_schemas() -> dict[str, Any]:
@@ -63,23 +65,9 @@ def subscription_schemas() -> dict[str, Any]:
         "Deliveries": {
             "type": "object", "required": ["subscription_id", "items"],
             "properties": {"subscription_id": {"type": "string"}, "items": {
-                "type": "array", "items": {
-                    "type": "object",
-                    "required": ["at", "webhook_id", "http_status", "latency_ms", "outcome",
-                                 "next_try_at"],
-                    "properties": {
-                        "at": {"type": "string", "format": "date-time"},
-                        "webhook_id": {"type": "string"},
-                        "http_status": {"type": ["integer", "null"]},
-                        "problem": {"type": ["string", "null"]},
-                        "latency_ms": {"type": "number"},
-                        "outcome": {"type": "string",
-                                    "enum": ["delivered", "retry", "disabled", "given_up"]},
-                        "next_try_at": {"type": ["string", "null"], "format": "date-time"},
-                        "replay": {"type": "boolean"},
-                    },
-                }}},
+                "type": "array", "items": _ref("WebhookAttempt")}},
         },
+        "WebhookAttempt": _model(WebhookAttempt)[0],
     }
 
 

@@ -40,8 +40,12 @@ WRITERS = {"erp": ("declarations",), "customs": ("inspections", "releases", "ret
            "certifier": ("firms",)}
 READERS = {
     "dashboard": ("declaration-status", "clearance-kpis"),
-    "api": ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts"),
+    "api": ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts",
+            "webhook-subscriptions", "webhook-deliveries"),
 }
+# An API replica writes the subscriptions buyers make, change and delete. (A notifier
+# runs as the pipeline's principal: its group and changelog share the app id's prefix.)
+API_WRITES = ("webhook-subscriptions",)
 
 
 class SecurityError(RuntimeError):
@@ -147,6 +151,8 @@ def acl_lines(prefix: str, app_id: str) -> list[str]:
     for user, topics in READERS.items():
         for topic in topics:
             lines += allow(user, "TOPIC", "LITERAL", f"{prefix}.{topic}", "READ", "DESCRIBE")
+    for topic in API_WRITES:
+        lines += allow("api", "TOPIC", "LITERAL", f"{prefix}.{topic}", "WRITE")
     return lines
 
 

@@ -88,7 +88,8 @@ class Receiver:
         app = web.Application()
         app.router.add_post("/hook", self._take)
         app.router.add_get("/", self._show)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopping waits at most a second for requests in progress (aiohttp's: a minute).
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

@@ -1,5 +1,6 @@
-"""A real Prometheus scrapes a live worker that has replayed scenarios 01 and 06; every
-query of the Grafana dashboard, run through Prometheus's HTTP API, returns data."""
+"""A real Prometheus scrapes a live worker that has replayed scenarios 01 and 06, and a
+notifier replaying them to a buyer's receiver; every query of the Grafana dashboard, run
+through Prometheus's HTTP API, returns data."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from stream.tools.replay import ReplayRun
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from stream.read.notify import manage
+from stream.tools.receiver import Receiver
+from stream.tools.replay import ReplayRun, delete_topics
+from stream.worker.process import WorkerProcess
 from tests.integration.test_api import free_port
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
@@ -36,7 +43,32 @@ def query(port: int, expr: str) -> list[Any]:
 async def test_every_dashboard_query_returns_data(
     served: tuple[int, ReplayRun], tmp_path: Path
 ) -> None:
-    worker_port, _ = served
+    worker_port, run = served
+    receiver = Receiver([], lambda webhook_id, _: 503 if webhook_id.endswith(":1") else 200)
+    url = await receiver.start()
+    own = run.settings.model_copy(update={
+        "webhook_key": SecretStr(Fernet.generate_key().decode()), "webhook_http_loopback": True,
+        "webhook_first_retry": 0.2, "notifier_id": f"{run.settings.app_id}-notifier",
+        "notifier_port": free_port(), "data_dir": tmp_path / "notifier",
+    })
+    made, secret = await manage.add(own, "buyer-001", url)
+    receiver.secrets.append(secret)
+    await manage.replay(own, made, time.time() - 3600)  # what was published: sent again
+    notifier = WorkerProcess(own, tmp_path / "notifier.log", command="notifier")
+    notifier.start()
+    try:
+        await scraped(worker_port, own.notifier_port, tmp_path, receiver, notifier)
+    finally:
+        notifier.stop()
+        await receiver.stop()
+        await delete_topics(own.model_copy(update={"app_id": own.notifier_id}))
+
+
+async def scraped(worker_port: int, notifier_port: int, tmp_path: Path, receiver: Receiver,
+                  notifier: WorkerProcess) -> None:
+    while len(receiver.delivered()) < 3:  # the notifier's metrics have something to say
+        notifier.check_alive()
+        await asyncio.sleep(0.2)
     prometheus = shutil.which("prometheus")
     assert prometheus, "Debian's prometheus package is needed (`make test` installs it)"
     port = free_port()
@@ -44,7 +76,8 @@ async def test_every_dashboard_query_returns_data(
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n  - job_name: customs-stream\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{worker_port}']}}]\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{worker_port}', "
+        f"'127.0.0.1:{notifier_port}']}}]\n"
     )
     with (tmp_path / "prometheus.log").open("wb") as log:
         process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
@@ -60,7 +93,7 @@ async def test_every_dashboard_query_returns_data(
                 ups = await asyncio.to_thread(query, port, "count_over_time(up[1m])")
             except OSError:
                 ups = []
-            if ups and float(ups[0]["value"][1]) >= 4:
+            if len(ups) == 2 and min(float(u["value"][1]) for u in ups) >= 4:
                 break
             await asyncio.sleep(0.5)
         queries = dashboard_queries()

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from cryptography.fernet import Fernet
+from jsonschema import Draft202012Validator
 from pydantic import SecretStr
 
 from stream.read.notify import manage
@@ -32,6 +33,7 @@ from stream.worker.process import WorkerProcess
 from tests.integration.test_api import BUYER_1, BUYER_2, SCENARIOS, free_port, write_tokens
 
 BUYER = "buyer-001"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "json"
 pytestmark = pytest.mark.timeout(240)
 
 
@@ -204,6 +206,9 @@ async def test_signed_in_order_retried_without_blocking_others(
                             "the replay", notifier)
             # The buyer sees the attempts (never the secret); another buyer sees nothing.
             status, seen = await api(port, "GET", f"{mine}/{made['id']}/deliveries", BUYER_1)
+            attempt_schema = json.loads((SCHEMAS / "webhook-deliveries.schema.json").read_text())
+            for attempt in seen["items"]:
+                Draft202012Validator(attempt_schema).validate(attempt)
             assert status == 200 and {"delivered", "retry"} <= {a["outcome"] for a in seen["items"]}
             assert (await api(port, "GET", f"{mine}/{made['id']}/deliveries", BUYER_2))[0] == 404
             status, listed = await api(port, "GET", mine, BUYER_1)
@@ -235,6 +240,9 @@ async def test_signed_in_order_retried_without_blocking_others(
     assert released and {r.webhook_id for r in released} == {
         r.webhook_id for r in unfiltered if r.update["status"] == "RELEASED"}
     # The https URL of this machine: refused at delivery, a dead letter that says why.
+    letters_schema = json.loads((SCHEMAS / "webhook-dead-letters.schema.json").read_text())
+    for letter in dead:
+        Draft202012Validator(letters_schema).validate(letter)
     refused = [d for d in dead if d["subscription_id"] == inside.id]
     assert refused and all("no public address" in d["reason"] for d in refused)
     assert {d["webhook_id"] for d in refused} == {

@@ -123,7 +123,10 @@ class Deliveries:
                 wait = min(1.0, max(0.0, self.due[0][0] - now)) if self.due else 1.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
-        finally:
+        finally:  # stopped: no attempt outlives the loop and its clients
+            attempts = list(self.busy.values())
+            self.forget()
+            await asyncio.gather(*attempts, return_exceptions=True)
             for client in self._clients.values():
                 await client.close()
 

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import generate_latest
 
+from schemas.webhooks import WebhookAttempt, WebhookDeadLetter
 from stream import codec, kafka
 from stream.core.webhooks import Queue, Verdict
 from stream.read.notify.catalogue import Catalogue
@@ -81,15 +82,15 @@ class Notifier:
         self, subscription: Subscription, declaration_id: str, sequence: int, body: str,
         result: Verdict,
     ) -> None:
-        letter = {
-            "subscription_id": subscription.id, "buyer_id": subscription.buyer_id,
-            "webhook_id": f"{declaration_id}:{sequence}", "declaration_id": declaration_id,
-            "sequence": sequence, "reason": result.reason, "given_up_at": time.time(),
-            "update": orjson.loads(body),
-        }
+        letter = WebhookDeadLetter(
+            subscription_id=subscription.id, buyer_id=subscription.buyer_id,
+            webhook_id=f"{declaration_id}:{sequence}", declaration_id=declaration_id,
+            sequence=sequence, reason=result.reason, given_up_at=datetime.now(UTC),
+            update=orjson.loads(body),
+        )
         await self.app.producer.send_and_wait(
             self.topology.name("webhook-dead-letters"), declaration_id.encode(),
-            orjson.dumps(letter), None, None, None,
+            letter.model_dump_json().encode(), None, None, None,
         )
 
     async def disable(self, subscription: Subscription) -> None:
@@ -104,17 +105,17 @@ class Notifier:
     async def observe(self, subscription: Subscription, attempt: Attempt, body: str) -> None:
         """Count the attempt, and publish it for the deliveries route (the producer
         sends it with the next batch: a record of what happened, not a step of it)."""
-        record = {
-            "subscription_id": subscription.id, "buyer_id": subscription.buyer_id,
-            "at": _instant(attempt.at), "webhook_id": attempt.webhook_id,
-            "http_status": attempt.status, "problem": attempt.problem or None,
-            "latency_ms": round(attempt.seconds * 1000, 1), "outcome": attempt.outcome,
-            "next_try_at": _instant(attempt.next_at) if attempt.next_at else None,
-            "replay": attempt.replay,
-        }
+        record = WebhookAttempt(
+            subscription_id=subscription.id, buyer_id=subscription.buyer_id,
+            at=_instant(attempt.at), webhook_id=attempt.webhook_id,
+            http_status=attempt.status, problem=attempt.problem or None,
+            latency_ms=round(attempt.seconds * 1000, 1), outcome=attempt.outcome,
+            next_try_at=_instant(attempt.next_at) if attempt.next_at else None,
+            replay=attempt.replay,
+        )
         await self.app.producer.send(
             self.topology.name("webhook-deliveries"), subscription.id.encode(),
-            orjson.dumps(record), None, None, None,
+            record.model_dump_json().encode(), None, None, None,
         )
         self.metrics.deliveries.labels(attempt.outcome).inc()
         if attempt.outcome == "delivered":
@@ -124,8 +125,8 @@ class Notifier:
                 self.metrics.delivery_seconds.observe(max(0.0, attempt.at - at))
 
 
-def _instant(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def build_notifier(settings: Settings) -> Notifier:

@@ -22,6 +22,8 @@ from stream.read.notify.subscriptions import SecretBox, Subscription, new_subscr
 from stream.settings import Settings
 from stream.tools.receiver import Receiver
 
+pytestmark = pytest.mark.timeout(60)
+
 
 class Stored:
     """What the notifier's durable writer does, at once."""
@@ -100,8 +102,8 @@ async def loop() -> AsyncIterator[Loop]:
         yield running
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await receiver.stop()
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 15)
+        await asyncio.wait_for(receiver.stop(), 15)
 
 
 def ids(receiver: Receiver, replay: bool | None = None) -> list[str]:
