@@ -41,4 +41,4 @@ asyncapi-parser:
 	    npm install --silent --no-audit --no-fund @asyncapi/parser@3.6.3 >/dev/null; }
 
 test: lint browser asyncapi-parser
-	$(BIN)/pytest --cov --cov-report=term --durations=15
+	$(BIN)/pytest --cov --cov-report=term --durations=30
