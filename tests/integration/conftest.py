@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from stream.settings import Settings
 from stream.tools.replay import ReplayRun
 from stream.tools.scenario import read_scenario
+from tests.conftest import CACHE
 from tests.integration.test_api import (
     OPS,
     SCENARIOS,
@@ -38,9 +39,15 @@ async def until(check: Any, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.2)
 
 
-@pytest.fixture
-async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[int, ReplayRun]]:
-    """A worker serving HTTP, after scenario 01 and 06 have been replayed through it."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def served(
+    kafka: str, tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[int, ReplayRun]]:
+    """A worker serving HTTP, after scenario 01 and 06 have been replayed through it: one
+    for each module's tests, which only read from it (a worker each cost CI minutes)."""
+    tmp_path = tmp_path_factory.mktemp("served")
+    settings = Settings(broker=kafka, cache_dir=CACHE, data_dir=tmp_path / "worker",
+                        web_enabled=False, commit_interval=0.2, partitions=4)
     tokens = tmp_path / "tokens.toml"
     write_tokens(tokens)
     port = free_port()
