@@ -32,7 +32,7 @@ import orjson
 from bench.harness import generate
 from stream.read.notify import manage
 from stream.settings import Settings
-from stream.tools.receiver import Receiver
+from stream.tools.receiver import Received, Receiver
 from stream.tools.replay import ReplayRun, delete_topics, read_records
 from stream.topics import Topology
 from stream.worker.process import WorkerProcess
@@ -48,6 +48,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--fail-share", type=float, default=0.1)
     parser.add_argument("--kills", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--first-retry", type=float, default=1.0,
+                        help="seconds before a failed delivery's first retry (the "
+                        "setting's default is 5; doubled each time up to an hour)")
     parser.add_argument("--wait", type=float, default=600.0,
                         help="most seconds to wait for the last delivery")
     return parser
@@ -106,7 +109,8 @@ async def run(args: argparse.Namespace, base: Settings) -> None:
     flaky = Flaky(args.fail_for, args.fail_share, args.seed)
     receiver = Receiver([], flaky)
     url = await receiver.start()
-    settings = base.model_copy(update={"webhook_http_loopback": True})
+    settings = base.model_copy(update={"webhook_http_loopback": True,
+                                       "webhook_first_retry": args.first_retry})
     messages = generate(args.events, args.seed)
     kills = sorted(random.Random(args.seed).sample(range(len(messages)), args.kills))
     async with ReplayRun(settings) as replay:
@@ -137,6 +141,8 @@ async def run(args: argparse.Namespace, base: Settings) -> None:
             while counts(receiver, published)["never delivered"] and time.monotonic() < deadline:
                 notifier.check_alive()
                 await asyncio.sleep(1.0)
+            await explain_missing(s, receiver, published,
+                                  f"{own.notifier_id}-webhook-queues-changelog")
         finally:
             notifier.stop()
             await delete_topics(own.model_copy(update={"app_id": own.notifier_id}))
@@ -144,10 +150,51 @@ async def run(args: argparse.Namespace, base: Settings) -> None:
     report(receiver, published, flaky.healthy_at)
 
 
+async def explain_missing(settings: Settings, receiver: Receiver,
+                          published: dict[tuple[str, str], list[int]], changelog: str) -> None:
+    """For each update never delivered, its last attempt (from the attempts topic)."""
+    delivered = {(r.query, r.webhook_id) for r in receiver.delivered()}
+    missing = {f"{d}:{s}" for (q, d), seqs in published.items() for s in seqs
+               if (q, f"{d}:{s}") not in delivered}
+    if not missing:
+        return
+    topic = Topology.from_settings(settings).name("webhook-deliveries")
+    last: dict[str, dict[str, object]] = {}
+    for record in await read_records(settings.bootstrap_servers, [topic]):
+        attempt = orjson.loads(record.value)
+        if attempt["webhook_id"] in missing:
+            last[attempt["webhook_id"]] = attempt
+    queues: dict[str, object] = {}
+    wanted = {w.split(":")[0] for w in missing}
+    for record in await read_records(settings.bootstrap_servers, [changelog]):
+        declaration = orjson.loads(record.key)
+        if declaration in wanted:
+            queues[declaration] = orjson.loads(record.value) if record.value else None
+    for webhook_id in sorted(missing):
+        seen = last.get(webhook_id)
+        print(f"  not delivered {webhook_id}: " + (
+            "no attempt made" if seen is None else
+            f"last attempt {seen['outcome']} at {seen['at']}, next {seen['next_try_at']}"))
+        stored = queues.get(webhook_id.split(":")[0])
+        shown = {k: {**q, "pending": [p[0] for p in q["pending"]]}
+                 for k, q in stored["queues"].items()} if isinstance(stored, dict) else stored
+        print(f"    its queues as stored: {shown}")
+
+
+def busiest(delivered: list[Received], window: float = 10.0) -> float:
+    """Deliveries a second in the busiest ``window`` seconds."""
+    times = sorted(r.at for r in delivered)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] > window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most / window
+
+
 def report(receiver: Receiver, published: dict[tuple[str, str], list[int]],
            healthy_at: float) -> None:
     delivered = receiver.delivered()
-    span = max(r.at for r in delivered) - min(r.at for r in delivered) if delivered else 0.0
     after = sorted(
         r.at - published_at(r.update) for r in {(r.query, r.webhook_id): r for r in
                                                 reversed(delivered)}.values()
@@ -155,7 +202,8 @@ def report(receiver: Receiver, published: dict[tuple[str, str], list[int]],
     )
     print(f"updates to deliver: {sum(map(len, published.values()))}; "
           f"requests: {len(receiver.received)}; delivered: {len(delivered)}")
-    print(f"deliveries per second: {len(delivered) / span if span else 0:.1f}")
+    print(f"deliveries per second: {busiest(delivered):.1f} (the busiest 10 s: the backlog "
+          "when the receiver heals)")
     if after:
         p50, p99 = after[len(after) // 2], after[min(len(after) - 1, int(len(after) * 0.99))]
         print(f"publication to first delivery, once healthy: p50 {p50 * 1000:.0f} ms, "

@@ -31,6 +31,7 @@ from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 HOLD_CHECK = 5.0  # seconds between looks at a paused or disabled subscription's queue
+SWEEP_EVERY = 10.0  # seconds between sweeps for overdue queues no entry was left for
 INTERLEAVE_CHECK = 0.5  # seconds between looks at a queue waiting for its other stream
 KEPT_ATTEMPTS = 100  # attempts kept in memory per subscription, for the deliveries route
 
@@ -62,14 +63,29 @@ class Deliveries:
     sending: set[tuple[str, str]] = field(default_factory=set)  # a request on its way
     attempts: dict[str, deque[Attempt]] = field(default_factory=dict)
     partitions: set[int] = field(default_factory=set)
+    # Every queue with work, whether due now or later: its partition and next try. What
+    # is due is found here again after a rebalance, and by the sweep, whatever became of
+    # its entry in ``due``.
+    waiting: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _clients: dict[str, aiohttp.ClientSession] = field(default_factory=dict)
 
     # -- what is due ---------------------------------------------------------------------
 
-    def schedule(self, declaration_id: str, subscription_id: str, at: float) -> None:
-        heapq.heappush(self.due, (at, declaration_id, subscription_id))
+    def schedule(
+        self, declaration_id: str, key: str, at: float, partition: int | None = None,
+    ) -> None:
+        """Try the queue at ``at``; ``partition``: the queue was written, with work."""
+        if partition is not None:
+            self.waiting[(declaration_id, key)] = (partition, at)
+        heapq.heappush(self.due, (at, declaration_id, key))
         self._wake.set()
+
+    def sweep(self, now: float) -> None:
+        """Queues overdue and not being tried: due again (a safety net)."""
+        for (declaration_id, key), (_, at) in self.waiting.items():
+            if at < now - SWEEP_EVERY and (declaration_id, key) not in self.busy:
+                heapq.heappush(self.due, (at, declaration_id, key))
 
     def forget(self) -> None:
         """Partitions are being taken away: stop every attempt, forget what was due."""
@@ -81,15 +97,20 @@ class Deliveries:
         self.partitions = set()
 
     def take(self, partitions: set[int]) -> None:
-        """After a rebalance: the due queues of the partitions held now, from the table."""
+        """After a rebalance: the queues with work of the partitions held now, from the
+        table (as stored) and from what was written since (not stored yet, perhaps)."""
         self.forget()
         self.partitions = partitions
         for declaration_id, record in self.table.items():
-            if record["p"] not in partitions:
-                continue
-            for sid, queue in record["queues"].items():
-                if queue["pending"]:
-                    self.schedule(declaration_id, sid, queue["next_at"])
+            for key, queue in record["queues"].items():
+                if queue["pending"] and record["p"] in partitions:
+                    self.waiting[(declaration_id, key)] = (record["p"], queue["next_at"])
+        for (declaration_id, key), (partition, at) in list(self.waiting.items()):
+            if partition in partitions:
+                heapq.heappush(self.due, (at, declaration_id, key))
+            else:  # another notifier's now
+                del self.waiting[(declaration_id, key)]
+        self._wake.set()
 
     def undelivered(self) -> tuple[int, float | None]:
         """Queued updates of the held partitions, and the earliest first try among them."""
@@ -109,10 +130,14 @@ class Deliveries:
         limit = self.settings.webhook_concurrency
         self._clients = {"http": sender.session(self.settings.webhook_http_loopback, limit),
                          "https": sender.session(False, limit)}
+        swept = time.time()
         try:
             while True:
                 self._wake.clear()
                 now = time.time()
+                if now - swept > SWEEP_EVERY:
+                    self.sweep(now)
+                    swept = now
                 while self.due and self.due[0][0] <= now and ready():
                     if len(self.busy) >= self.settings.webhook_concurrency:
                         break
@@ -121,8 +146,12 @@ class Deliveries:
                     if key not in self.busy:
                         self.busy[key] = asyncio.create_task(self._attempt(declaration_id, sid))
                 wait = min(1.0, max(0.0, self.due[0][0] - now)) if self.due else 1.0
+                # Not asyncio.wait_for: on Python 3.11 it loses a cancellation that comes
+                # as the event is set (gh-86296), and a stopping notifier then waited for
+                # ever (seen in this module's tests).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
+                    async with asyncio.timeout(max(wait, 0.01)):
+                        await self._wake.wait()
         finally:  # stopped: no attempt outlives the loop and its clients
             attempts = list(self.busy.values())
             self.forget()
@@ -165,6 +194,7 @@ class Deliveries:
         now = time.time()
         if subscription is None:  # deleted: its queues go too
             del record["queues"][key]
+            self.waiting.pop((declaration_id, key), None)
             await self.durable.stored(record["p"], declaration_id, record)
             return
         if queue.next_at > now:
@@ -223,7 +253,9 @@ class Deliveries:
         if queue.pending:
             held = result.outcome is Outcome.DISABLED  # until it is resumed
             self.schedule(declaration_id, sid,
-                          time.time() + HOLD_CHECK if held else queue.next_at)
+                          time.time() + HOLD_CHECK if held else queue.next_at, record["p"])
+        else:
+            self.waiting.pop((declaration_id, sid), None)
 
     async def _note(
         self, subscription: Subscription, webhook_id: str, answer: sender.Answer,

@@ -71,7 +71,8 @@ class Notifier:
                 if subscription.id in record["queues"] else Queue()
             if queue.offer(sequence, body, now):
                 record["queues"][subscription.id] = queue.to_json()
-                self.deliveries.schedule(declaration_id, subscription.id, queue.next_at)
+                self.deliveries.schedule(declaration_id, subscription.id, queue.next_at,
+                                         message.partition)
                 joined = True
         if joined:
             self.durable.write(message.partition, declaration_id, record, event.ack)

@@ -126,4 +126,4 @@ class Replays:
             record["queues"][key] = queue.to_json()
             # Not awaited: the partition's marker is stored after every write before it.
             self.durable.write(partition, declaration_id, record, lambda: None)
-            self.deliveries.schedule(declaration_id, key, queue.next_at)
+            self.deliveries.schedule(declaration_id, key, queue.next_at, partition)

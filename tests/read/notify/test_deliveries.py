@@ -25,6 +25,15 @@ from stream.tools.receiver import Receiver
 pytestmark = pytest.mark.timeout(60)
 
 
+class Table(dict[str, Any]):
+    """A table whose scan does not show ``unstored`` keys yet (written, not stored)."""
+
+    unstored: set[str] = set()
+
+    def items(self) -> Any:
+        return [(k, v) for k, v in super().items() if k not in self.unstored]
+
+
 class Stored:
     """What the notifier's durable writer does, at once."""
 
@@ -53,7 +62,8 @@ class Loop:
     letters: list[tuple[str, int, Verdict]] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
 
-    def queue(self, declaration: str, sequences: list[int], key: str | None = None) -> None:
+    def queue(self, declaration: str, sequences: list[int], key: str | None = None,
+              partition: int | None = None) -> None:
         key = key or self.subscription.id
         record = self.table.setdefault(declaration, {"p": 0, "queues": {}})
         queue = Queue.from_json(record["queues"][key]) if key in record["queues"] else Queue()
@@ -62,7 +72,7 @@ class Loop:
                                  "buyer_id": "buyer-001", "status": "ACCEPTED"}).decode()
             queue.offer(sequence, body, time.time())
         record["queues"][key] = queue.to_json()
-        self.deliveries.schedule(declaration, key, queue.next_at)
+        self.deliveries.schedule(declaration, key, queue.next_at, partition)
 
     async def until(self, check: Callable[[], bool], timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -81,7 +91,7 @@ async def loop() -> AsyncIterator[Loop]:
     url = await receiver.start()
     made, secret = new_subscription(box, "buyer-001", url, [], [], [])
     receiver.secrets.append(secret)
-    table: dict[str, Any] = {}
+    table = Table()
     catalogue = Catalogue({made.id: made})
     deliveries = Deliveries(settings, table, Stored(table), catalogue, box,  # type: ignore[arg-type]
                             dead_letter=None, disable=None)
@@ -177,3 +187,29 @@ async def test_after_a_rebalance_the_loop_finds_due_queues_in_the_table(loop: Lo
     loop.deliveries.take({0})
     await loop.until(lambda: ids(loop.receiver) == ["A:1"])
     assert loop.deliveries.undelivered() == (0, None)
+
+
+async def test_a_queue_written_but_not_stored_yet_is_found_after_a_rebalance(loop: Loop) -> None:
+    """Found by bench.webhooks: an update queued just before a rebalance lost its entry
+    in ``due`` to the revocation, and the table's scan did not show it yet."""
+    loop.deliveries.forget()
+    loop.deliveries.partitions = set()
+    assert isinstance(loop.table, Table)
+    loop.table.unstored = {"A"}
+    loop.queue("A", [1], partition=0)
+    loop.deliveries.forget()  # revoked: what was due is forgotten
+    loop.deliveries.take({0})  # the scan does not show A
+    await loop.until(lambda: ids(loop.receiver) == ["A:1"])
+    assert loop.deliveries.waiting == {}
+
+
+async def test_the_sweep_finds_an_overdue_queue_whose_entry_was_lost(
+    loop: Loop, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from stream.read.notify import deliveries
+
+    monkeypatch.setattr(deliveries, "SWEEP_EVERY", 0.2)
+    loop.receiver.answer = lambda _id, _u: 200
+    loop.queue("A", [1], partition=0)
+    loop.deliveries.due.clear()  # however it happened
+    await loop.until(lambda: ids(loop.receiver) == ["A:1"], timeout=10)
