@@ -101,6 +101,14 @@ class Deliveries:
         table (as stored) and from what was written since (not stored yet, perhaps)."""
         self.forget()
         self.partitions = partitions
+        # Faust's RocksDB store lists only the partitions whose database it has opened:
+        # one with nothing to restore after a restart was not, and its queues went unseen
+        # (bench.webhooks: updates queued, never tried). Open them all first.
+        open_partition = getattr(self.table.data, "_db_for_partition", None) \
+            if hasattr(self.table, "data") else None
+        if open_partition is not None:
+            for partition in partitions:
+                open_partition(partition)
         for declaration_id, record in self.table.items():
             for key, queue in record["queues"].items():
                 if queue["pending"] and record["p"] in partitions:
