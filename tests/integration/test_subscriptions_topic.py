@@ -96,7 +96,8 @@ async def test_a_replay_queues_what_was_published_between_since_and_its_asking(
         class Due:
             partitions = {0}
 
-            def schedule(self, declaration: str, key: str, at: float) -> None:
+            def schedule(self, declaration: str, key: str, at: float,
+                         partition: int | None = None) -> None:
                 scheduled.append((declaration, key))
 
         replays = Replays(settings, topic, table, Stored(table), Due(), None)
