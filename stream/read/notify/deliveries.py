@@ -15,12 +15,13 @@ import heapq
 import logging
 import random
 import time
-from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from schemas.webhooks import WebhookAttempt
 from stream.core.webhooks import Outcome, Queue, Verdict, verdict
 from stream.read.notify import sender, signing
 from stream.read.notify.catalogue import Catalogue
@@ -33,19 +34,6 @@ log = logging.getLogger(__name__)
 HOLD_CHECK = 5.0  # seconds between looks at a paused or disabled subscription's queue
 SWEEP_EVERY = 10.0  # seconds between sweeps for overdue queues no entry was left for
 INTERLEAVE_CHECK = 0.5  # seconds between looks at a queue waiting for its other stream
-KEPT_ATTEMPTS = 100  # attempts kept in memory per subscription, for the deliveries route
-
-
-@dataclass(frozen=True)
-class Attempt:
-    at: float
-    webhook_id: str
-    status: int | None
-    problem: str
-    seconds: float
-    outcome: str
-    next_at: float | None
-    replay: bool = False
 
 
 @dataclass
@@ -57,11 +45,10 @@ class Deliveries:
     box: SecretBox
     dead_letter: Any  # async (subscription, declaration id, sequence, body, verdict) -> None
     disable: Any  # async (subscription) -> None
-    observe: Any = None  # async (subscription, attempt, body): metrics, the attempts topic
+    observe: Any = None  # async (WebhookAttempt, body): metrics, the attempts topic
     due: list[tuple[float, str, str]] = field(default_factory=list)
     busy: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
     sending: set[tuple[str, str]] = field(default_factory=set)  # a request on its way
-    attempts: dict[str, deque[Attempt]] = field(default_factory=dict)
     partitions: set[int] = field(default_factory=set)
     # Every queue with work, whether due now or later: its partition and next try. What
     # is due is found here again after a rebalance, and by the sweep, whatever became of
@@ -269,11 +256,14 @@ class Deliveries:
         self, subscription: Subscription, webhook_id: str, answer: sender.Answer,
         result: Verdict, body: str, replay: bool,
     ) -> None:
-        attempt = Attempt(time.time(), webhook_id, answer.status, answer.problem,
-                          answer.seconds, result.outcome.value, result.next_at, replay)
-        kept = self.attempts.setdefault(subscription.id, deque(maxlen=KEPT_ATTEMPTS))
-        kept.append(attempt)
+        attempt = WebhookAttempt(
+            subscription_id=subscription.id, buyer_id=subscription.buyer_id,
+            at=datetime.now(UTC), webhook_id=webhook_id, http_status=answer.status,
+            problem=answer.problem or None, latency_ms=round(answer.seconds * 1000, 1),
+            outcome=result.outcome.value, replay=replay,
+            next_try_at=datetime.fromtimestamp(result.next_at, UTC) if result.next_at else None,
+        )
         if result.outcome is not Outcome.RETRY:
             log.info("webhook %s to %s: %s", webhook_id, subscription.id, result.reason)
         if self.observe is not None:
-            await self.observe(subscription, attempt, body)
+            await self.observe(attempt, body)

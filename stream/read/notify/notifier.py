@@ -22,7 +22,7 @@ from schemas.webhooks import WebhookAttempt, WebhookDeadLetter
 from stream import codec, kafka
 from stream.core.webhooks import Queue, Verdict
 from stream.read.notify.catalogue import Catalogue
-from stream.read.notify.deliveries import Attempt, Deliveries
+from stream.read.notify.deliveries import Deliveries
 from stream.read.notify.notifier_metrics import NotifierMetrics
 from stream.read.notify.replays import Replays
 from stream.read.notify.subscriptions import SecretBox, Subscription
@@ -103,31 +103,20 @@ class Notifier:
             disabled.model_dump_json().encode(), None, None, None,
         )
 
-    async def observe(self, subscription: Subscription, attempt: Attempt, body: str) -> None:
+    async def observe(self, attempt: WebhookAttempt, body: str) -> None:
         """Count the attempt, and publish it for the deliveries route (the producer
         sends it with the next batch: a record of what happened, not a step of it)."""
-        record = WebhookAttempt(
-            subscription_id=subscription.id, buyer_id=subscription.buyer_id,
-            at=_instant(attempt.at), webhook_id=attempt.webhook_id,
-            http_status=attempt.status, problem=attempt.problem or None,
-            latency_ms=round(attempt.seconds * 1000, 1), outcome=attempt.outcome,
-            next_try_at=_instant(attempt.next_at) if attempt.next_at else None,
-            replay=attempt.replay,
-        )
         await self.app.producer.send(
-            self.topology.name("webhook-deliveries"), subscription.id.encode(),
-            record.model_dump_json().encode(), None, None, None,
+            self.topology.name("webhook-deliveries"), attempt.subscription_id.encode(),
+            attempt.model_dump_json().encode(), None, None, None,
         )
         self.metrics.deliveries.labels(attempt.outcome).inc()
         if attempt.outcome == "delivered":
             published = orjson.loads(body).get("updated_at")
             if isinstance(published, str):
-                at = datetime.fromisoformat(published.replace("Z", "+00:00")).timestamp()
-                self.metrics.delivery_seconds.observe(max(0.0, attempt.at - at))
-
-
-def _instant(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+                at = datetime.fromisoformat(published.replace("Z", "+00:00"))
+                self.metrics.delivery_seconds.observe(
+                    max(0.0, (attempt.at - at).total_seconds()))
 
 
 def build_notifier(settings: Settings) -> Notifier:
