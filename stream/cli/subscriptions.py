@@ -108,9 +108,7 @@ def replay(
     settings = _settings()
 
     async def ask() -> str:
-        known = (await manage.subscriptions(settings)).get(subscription_id)
-        if known is None:
-            raise SubscriptionError(f"no subscription {subscription_id}")
-        return (await manage.replay(settings, known, moment.timestamp()))[1]
+        subscription = await manage.known(settings, subscription_id)
+        return (await manage.replay(settings, subscription, moment.timestamp()))[1]
 
     typer.echo(json.dumps({"id": subscription_id, "replay_id": _run(ask())}))

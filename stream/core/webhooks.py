@@ -122,6 +122,11 @@ class Queue:
                 "attempts": self.attempts, "first_at": self.first_at, "next_at": self.next_at}
 
     @classmethod
+    def of(cls, queues: dict[str, Any], key: str) -> Queue:
+        """The queue ``key`` of a declaration's queues (their JSON forms), or a new one."""
+        return cls.from_json(queues[key]) if key in queues else cls()
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> Queue:
         return cls([(int(s), str(b)) for s, b in data["pending"]], int(data["highest"]),
                    int(data["attempts"]), data["first_at"], float(data["next_at"]))

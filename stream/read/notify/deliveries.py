@@ -91,8 +91,7 @@ class Deliveries:
         # Faust's RocksDB store lists only the partitions whose database it has opened:
         # one with nothing to restore after a restart was not, and its queues went unseen
         # (bench.webhooks: updates queued, never tried). Open them all first.
-        open_partition = getattr(self.table.data, "_db_for_partition", None) \
-            if hasattr(self.table, "data") else None
+        open_partition = getattr(getattr(self.table, "data", None), "_db_for_partition", None)
         if open_partition is not None:
             for partition in partitions:
                 open_partition(partition)

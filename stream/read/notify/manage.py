@@ -51,10 +51,15 @@ async def change_by_id(
     settings: Settings, subscription_id: str, what: Change,
 ) -> tuple[Subscription, str | None]:
     """``change`` for a subscription named by its id (read from the topic)."""
-    known = (await subscriptions(settings)).get(subscription_id)
-    if known is None:
+    return await change(settings, await known(settings, subscription_id), what)
+
+
+async def known(settings: Settings, subscription_id: str) -> Subscription:
+    """The subscription of that id, read from the topic; SubscriptionError if none."""
+    found = (await subscriptions(settings)).get(subscription_id)
+    if found is None:
         raise SubscriptionError(f"no subscription {subscription_id}")
-    return await change(settings, known, what)
+    return found
 
 
 async def change(

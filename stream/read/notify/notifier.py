@@ -44,7 +44,7 @@ class Notifier:
     deliveries: Deliveries
     durable: Durable
     metrics: NotifierMetrics
-    replays: Replays | None = None
+    replays: Replays
 
     async def offer(self, event: Any) -> None:
         """Queue one status update for every subscription that asks for it."""
@@ -67,8 +67,7 @@ class Notifier:
         }
         now, joined = time.time(), False
         for subscription in wanted:
-            queue = Queue.from_json(record["queues"][subscription.id]) \
-                if subscription.id in record["queues"] else Queue()
+            queue = Queue.of(record["queues"], subscription.id)
             if queue.offer(sequence, body, now):
                 record["queues"][subscription.id] = queue.to_json()
                 self.deliveries.schedule(declaration_id, subscription.id, queue.next_at,
@@ -139,9 +138,9 @@ def build_notifier(settings: Settings) -> Notifier:
     durable, catalogue, metrics = Durable(table), Catalogue(settings), NotifierMetrics()
     deliveries = Deliveries(settings, table, durable, catalogue, SecretBox(settings),
                             dead_letter=None, disable=None)
-    notifier = Notifier(settings, app, topology, catalogue, deliveries, durable, metrics)
-    notifier.replays = Replays(settings, status.get_topic_name(), table, durable, deliveries,
-                               catalogue)
+    replays = Replays(settings, status.get_topic_name(), table, durable, deliveries, catalogue)
+    notifier = Notifier(settings, app, topology, catalogue, deliveries, durable, metrics,
+                        replays)
     deliveries.dead_letter, deliveries.disable = notifier.dead_letter, notifier.disable
     deliveries.observe = notifier.observe
     _wire(notifier, status)
@@ -165,7 +164,6 @@ def _wire(notifier: Notifier, status: Any) -> None:
     @app.task  # type: ignore[untyped-decorator]
     async def replay() -> None:
         await catalogue.ready.wait()
-        assert notifier.replays is not None
         await notifier.replays.run(ready=lambda: not app.rebalancing)
 
     @app.task  # type: ignore[untyped-decorator]

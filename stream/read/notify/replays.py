@@ -121,7 +121,7 @@ class Replays:
         for older in [k for k in record["queues"] if k.startswith(subscription.id + REPLAY_MARK)
                       and k != key]:
             del record["queues"][older]  # superseded by this replay
-        queue = Queue.from_json(record["queues"][key]) if key in record["queues"] else Queue()
+        queue = Queue.of(record["queues"], key)
         if queue.offer(sequence, value.decode(), time.time()):
             record["queues"][key] = queue.to_json()
             # Not awaited: the partition's marker is stored after every write before it.

@@ -15,7 +15,14 @@ from schemas.outputs import Channel, Status
 from schemas.types import format_instant
 from stream.read.notify import manage
 from stream.read.notify.subscriptions import Subscription, SubscriptionError
-from stream.read.web.api import INSTANT, Api, ApiError, error_response, json_response
+from stream.read.web.api import (
+    INSTANT,
+    Api,
+    ApiError,
+    error_response,
+    guarded,
+    json_response,
+)
 from stream.settings import Settings
 
 MAX_FILTERS = 32
@@ -121,8 +128,6 @@ def _answer(produce: Any) -> Any:
 
 
 def add_routes(router: web.UrlDispatcher, answers: SubscriptionsApi) -> None:
-    from stream.read.web.api import guarded
-
     base = "/buyers/{buyer_id}/subscriptions"
     one = base + "/{subscription_id}"
     router.add_get(base, guarded(answers.listing))

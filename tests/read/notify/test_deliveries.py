@@ -66,7 +66,7 @@ class Loop:
               partition: int | None = None) -> None:
         key = key or self.subscription.id
         record = self.table.setdefault(declaration, {"p": 0, "queues": {}})
-        queue = Queue.from_json(record["queues"][key]) if key in record["queues"] else Queue()
+        queue = Queue.of(record["queues"], key)
         for sequence in sequences:
             body = orjson.dumps({"declaration_id": declaration, "sequence": sequence,
                                  "buyer_id": "buyer-001", "status": "ACCEPTED"}).decode()
