@@ -25,7 +25,7 @@ from stream.tools.publish import publish_traffic
 from stream.tools.receiver import Receiver
 from stream.tools.simulate import BUYERS, Traffic
 from stream.topics import Topology
-from stream.worker.process import WorkerProcess
+from stream.worker.process import WorkerProcess, stop_all
 
 Say = Callable[[str], None]
 
@@ -49,7 +49,7 @@ def wait_ready(url: str, worker: WorkerProcess, timeout: float = 90.0) -> None:
 
 
 async def traffic_until_interrupted(
-    settings: Settings, traffic: Traffic, rate: float, say: Say,
+    settings: Settings, traffic: Traffic, rate: float, notifier: WorkerProcess, say: Say,
 ) -> None:
     """Publish until Ctrl-C (SIGINT) or SIGTERM, with buyer-001 told by webhooks: a
     notifier, and a receiver on this machine that verifies what it gets. The signals set
@@ -61,7 +61,6 @@ async def traffic_until_interrupted(
         loop.add_signal_handler(signum, stop.set)
     receiver = Receiver([])
     url = await receiver.start()
-    notifier = WorkerProcess(settings, settings.data_dir.parent / "notifier.log", "notifier")
     try:
         _, secret = await manage.add(settings, "buyer-001", url)
         receiver.secrets.append(secret)
@@ -69,30 +68,39 @@ async def traffic_until_interrupted(
         say(f"  webhooks:      buyer-001's receiver shows what it got at {url[:-len('hook')]}\n")
         await publish_traffic(settings, traffic, rate, stop=stop)
     finally:
-        notifier.stop()
         await receiver.stop()
 
 
 def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
     broker = LocalBroker(base.cache_dir, base.broker_port)
     started_broker = not broker.status().running
-    worker: WorkerProcess | None = None
+    children: list[WorkerProcess] = []
     try:
-        worker = _run(broker, base, rate, seed, say)
+        _run(broker, base, rate, seed, children, say)
     except KeyboardInterrupt:  # Ctrl-C before the traffic began
         pass
     finally:
         # Nothing interrupts the clean-up: a second Ctrl-C would leave the broker running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        say("stopping the worker" + (" and the broker" if started_broker else ""))
-        if worker is not None:
-            worker.stop()
+        say("stopping the worker, the notifier" + (" and the broker" if started_broker else ""))
+        stop_children(children, say)
         if started_broker:
             broker.stop()
 
 
+def stop_children(children: list[WorkerProcess], say: Say) -> None:
+    """The worker and the notifier stop together; one that is still busy starting after
+    STOP_WITHIN seconds is killed, which the pipeline is built to survive."""
+    if not stop_all(children, STOP_WITHIN):
+        logs = ", ".join(str(child.log_file) for child in children)
+        say(f"  killed what had not stopped within {STOP_WITHIN:.0f}s (see {logs})")
+
+
+STOP_WITHIN = 5.0
+
+
 def _run(broker: LocalBroker, base: Settings, rate: float, seed: int | None,
-         say: Say) -> WorkerProcess:
+         children: list[WorkerProcess], say: Say) -> None:
     status = broker.start()
     run = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     tokens_file = base.cache_dir / "demo" / run / "tokens.toml"
@@ -105,25 +113,22 @@ def _run(broker: LocalBroker, base: Settings, rate: float, seed: int | None,
         "webhook_key": base.webhook_key or SecretStr(Fernet.generate_key().decode()),
     })
     worker = WorkerProcess(settings, settings.data_dir / "worker.log")
+    notifier = WorkerProcess(settings, settings.data_dir.parent / "notifier.log", "notifier")
+    children += [worker, notifier]
     asyncio.run(ensure_topics(settings.bootstrap_servers, Topology.from_settings(settings)))
     worker.start()
-    try:
-        web = f"http://{settings.web_host}:{settings.web_port}"
-        say(f"broker at {status.bootstrap}; worker starting (log: {worker.log_file})")
-        wait_ready(f"{web}/ready", worker)
-        chosen = seed if seed is not None else random.SystemRandom().randrange(2**31)
-        say(
-            f"\n  status board:  {web}/board#token={tokens['ops']}\n"
-            f"  buyer API:     curl -H 'Authorization: Bearer {tokens['buyer-001']}' "
-            f"{web}/buyers/buyer-001/declarations\n"
-            f"  metrics:       {web}/metrics\n"
-            f"  tokens:        {tokens_file}\n"
-            f"  traffic:       {rate}/s, --seed {chosen}, topics {settings.topic_prefix}.*\n"
-            f"\n  Ctrl-C stops the demo.\n"
-        )
-        traffic = Traffic(chosen, datetime.now(UTC) - timedelta(days=10))
-        asyncio.run(traffic_until_interrupted(settings, traffic, rate, say))
-    except BaseException:
-        worker.stop()  # started here: stopped here, whatever happened
-        raise
-    return worker
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    say(f"broker at {status.bootstrap}; worker starting (log: {worker.log_file})")
+    wait_ready(f"{web}/ready", worker)
+    chosen = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    say(
+        f"\n  status board:  {web}/board#token={tokens['ops']}\n"
+        f"  buyer API:     curl -H 'Authorization: Bearer {tokens['buyer-001']}' "
+        f"{web}/buyers/buyer-001/declarations\n"
+        f"  metrics:       {web}/metrics\n"
+        f"  tokens:        {tokens_file}\n"
+        f"  traffic:       {rate}/s, --seed {chosen}, topics {settings.topic_prefix}.*\n"
+        f"\n  Ctrl-C stops the demo.\n"
+    )
+    traffic = Traffic(chosen, datetime.now(UTC) - timedelta(days=10))
+    asyncio.run(traffic_until_interrupted(settings, traffic, rate, notifier, say))

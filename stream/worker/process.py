@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import faust
@@ -128,12 +130,37 @@ class WorkerProcess:
                 f"the worker exited ({self.process.returncode}):\n{self.log_tail()}"
             )
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, timeout: float = 20.0) -> bool:
+        """SIGTERM, then SIGKILL if it has not ended within ``timeout`` seconds; True when
+        it ended by itself. The pipeline is safe against a kill (nothing it acknowledged is
+        lost), so a bound on stopping costs nothing but a restore on the next start."""
+        return stop_all([self], timeout)
+
+    def _terminate(self) -> bool:
         if self.process is None or self.process.poll() is not None:
-            return
+            return False
         self.process.terminate()
+        return True
+
+    def _wait_or_kill(self, deadline: float) -> bool:
+        assert self.process is not None
         try:
-            self.process.wait(timeout)
+            self.process.wait(max(0.0, deadline - time.monotonic()))
+            return True
         except subprocess.TimeoutExpired:
+            # Where it was stuck goes into its log first (SIGUSR1: see _dump_tasks).
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGUSR1)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(0.5)
             self.process.kill()
             self.process.wait()
+            return False
+
+
+def stop_all(processes: list[WorkerProcess], timeout: float) -> bool:
+    """Stop the processes together (SIGTERM to all, then wait), each killed if it has not
+    ended ``timeout`` seconds after the signal; True when all ended by themselves."""
+    deadline = time.monotonic() + timeout
+    running = [process for process in processes if process._terminate()]
+    return all([process._wait_or_kill(deadline) for process in running])
