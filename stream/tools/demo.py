@@ -28,6 +28,7 @@ from stream.topics import Topology
 from stream.worker.process import WorkerProcess, stop_all
 
 Say = Callable[[str], None]
+STOP_WITHIN = 5.0  # seconds the demo's worker and notifier have to stop before a kill
 
 
 def write_tokens(path: Path) -> dict[str, str]:
@@ -82,7 +83,8 @@ def run_demo(base: Settings, rate: float, seed: int | None, say: Say) -> None:
     finally:
         # Nothing interrupts the clean-up: a second Ctrl-C would leave the broker running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        say("stopping the worker, the notifier" + (" and the broker" if started_broker else ""))
+        say("stopping the worker, the notifier and the broker" if started_broker
+            else "stopping the worker and the notifier")
         stop_children(children, say)
         if started_broker:
             broker.stop()
@@ -94,9 +96,6 @@ def stop_children(children: list[WorkerProcess], say: Say) -> None:
     if not stop_all(children, STOP_WITHIN):
         logs = ", ".join(str(child.log_file) for child in children)
         say(f"  killed what had not stopped within {STOP_WITHIN:.0f}s (see {logs})")
-
-
-STOP_WITHIN = 5.0
 
 
 def _run(broker: LocalBroker, base: Settings, rate: float, seed: int | None,

@@ -25,7 +25,7 @@ from stream.broker import LocalBroker
 from stream.settings import Settings
 from stream.tools.replay import AfterMessage, Progress, ReplayError, ReplayRun, read_records
 from stream.tools.scenario import Barrier, Step
-from stream.worker.process import WorkerProcess
+from stream.worker.process import KILL_AFTER, WorkerProcess, stop_all
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,7 @@ class Supervisor:
         )
 
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
+        stop_all(self.workers, KILL_AFTER)  # together, each given the same time
 
 
 class FaultyReplay(ReplayRun):

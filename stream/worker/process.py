@@ -83,6 +83,9 @@ def _dump_tasks(loop: asyncio.AbstractEventLoop) -> None:
     sys.stderr.flush()
 
 
+KILL_AFTER = 20.0  # seconds a stopped worker may take before it is killed
+
+
 class WorkerExited(RuntimeError):
     """The worker process ended on its own; the message holds the end of its log."""
 
@@ -130,7 +133,7 @@ class WorkerProcess:
                 f"the worker exited ({self.process.returncode}):\n{self.log_tail()}"
             )
 
-    def stop(self, timeout: float = 20.0) -> bool:
+    def stop(self, timeout: float = KILL_AFTER) -> bool:
         """SIGTERM, then SIGKILL if it has not ended within ``timeout`` seconds; True when
         it ended by itself. The pipeline is safe against a kill (nothing it acknowledged is
         lost), so a bound on stopping costs nothing but a restore on the next start."""
@@ -163,4 +166,6 @@ def stop_all(processes: list[WorkerProcess], timeout: float) -> bool:
     ended ``timeout`` seconds after the signal; True when all ended by themselves."""
     deadline = time.monotonic() + timeout
     running = [process for process in processes if process._terminate()]
+    # A list, not a generator: all() would stop at the first one killed and leave the
+    # rest unwaited for.
     return all([process._wait_or_kill(deadline) for process in running])
