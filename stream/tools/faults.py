@@ -210,11 +210,11 @@ class FaultyReplay(ReplayRun):
                 await self._restart_broker()
             elif kind == "kill-leader":
                 # Under load: the messages go on while the node is down (one at a time).
-                self.leader_kills.append(asyncio.create_task(self._kill_leader()))
+                self.leader_kills.append(asyncio.create_task(self.kill_leader()))
             else:
-                await self._kill_worker(twice=kind == "kill-worker-twice")
+                await self.kill_worker(twice=kind == "kill-worker-twice")
 
-    async def _kill_worker(self, twice: bool) -> None:
+    async def kill_worker(self, twice: bool) -> None:
         index = self.rng.randrange(self.plan.workers)
         self.supervisor.down.add(index)
         try:
@@ -237,7 +237,7 @@ class FaultyReplay(ReplayRun):
         await asyncio.to_thread(self.broker.start)
         self.progress("broker restarted")
 
-    async def _kill_leader(self) -> None:
+    async def kill_leader(self) -> None:
         assert self.cluster is not None
         down_for = self.rng.uniform(0.0, 3.0)
         async with self.one_node_at_a_time:
