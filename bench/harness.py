@@ -144,6 +144,7 @@ async def records_written(settings: Settings, inputs: list[str]) -> Counter[str]
                                 **client_options(settings))
     await consumer.start()
     try:
+        consumer.assign(partitions)  # every topic's metadata at once (see admin.group_lag)
         ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import orjson
 
-from stream.tools.faults import FaultPlan, audit_updates
+from stream.tools.audit import audit_updates
+from stream.tools.faults import FaultPlan
 
 
 def update(sequence: int, status: str, declaration_id: str = "1") -> bytes:

@@ -356,7 +356,7 @@ async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
 
     build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
     installed = faust_fixes.patches()
-    assert len(installed) == 9  # seven fixes; the first patches three methods
+    assert len(installed) == 10  # eight modules (fix 8 is in the fetch loop); fix 1 patches three
     for owner, name, replacement in installed:
         assert owner.__dict__[name] is replacement, f"{owner.__name__}.{name} is Faust's own"
     # One module per fix, each in the list that apply() installs.
@@ -364,3 +364,21 @@ async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
     assert modules - {"base", "handover"} == {
         fix.__name__.rsplit(".", 1)[1] for fix in faust_fixes.FIXES}
     assert vars(fetch_loop)["_deliver"] is handover._deliver  # fix 8 runs in the fetch loop
+
+
+# -- fix 9: the worker's producer is idempotent and waits for every in-sync replica ----------
+
+async def test_the_workers_producer_is_idempotent_with_acks_all(tmp_path: Any) -> None:
+    from stream.runtime.app import faust_app
+    from stream.settings import Settings
+
+    faust_fixes.apply()  # as building a worker does
+    app = faust_app(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
+    producer: Any = app.producer  # the aiokafka driver's Producer
+    made = producer._new_producer()  # what aiokafka is given, as the worker starts it
+    try:
+        assert made._txn_manager is not None  # aiokafka's idempotence bookkeeping
+        assert made.client._request_timeout_ms == 40_000  # longer than a leader election
+    finally:
+        await made.stop()
+    assert {"acks": "all", "enable_idempotence": True}.items() <= producer._settings_extra().items()

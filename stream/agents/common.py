@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
-from faust.exceptions import NotReady, ProducerSendError
+from faust.exceptions import NotReady, PartitionsMismatch, ProducerSendError
 from pydantic import BaseModel
 
 from schemas.outputs import Duplicate, ErrorCode
@@ -192,9 +192,13 @@ def _fail_stop_on_error(delivery: Any) -> None:
 
 # Failures of the infrastructure, not of the message: the message is not at fault, so it
 # must not become a dead letter with its offset committed. The worker stops instead and
-# its successor handles the message again.
+# its successor handles the message again. PartitionsMismatch: Faust checks a table's
+# changelog against its source at the first write, from the consumer's metadata; on a
+# cluster, a changelog Faust has just made may show 0 partitions there for a moment
+# (bench.soak: 286 clearances became dead letters in a worker's first seconds).
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     KafkaError, ProducerSendError, NotReady, FlushFailed, OSError, TimeoutError,
+    PartitionsMismatch,
 )
 
 

@@ -1,4 +1,5 @@
-"""A single-node Apache Kafka (KRaft) broker run from jars that Maven fetches.
+"""An Apache Kafka (KRaft) broker run from jars that Maven fetches: on its own, or as
+one node of a local cluster (``stream.broker.cluster``).
 
 Layout under the cache directory::
 
@@ -6,6 +7,7 @@ Layout under the cache directory::
     broker-<port>/data/         KRaft metadata and logs
     broker-<port>/broker.log    broker output
     broker-<port>/broker.pid    pid of the running broker
+    cluster-<port>/node-<n>/    the same, for node n of a cluster whose first port is <port>
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from stream.broker import secure
+from stream.broker.processes import alive, answers, new_cluster_id, started
 
 RESOURCES = resources.files("stream.broker") / "resources"
 
@@ -49,10 +50,22 @@ class BrokerStatus:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """What a node of a local cluster shares with the others."""
+
+    home: Path  # the cluster's folder: its id, and the security material of every node
+    cluster_id: str
+    voters: str  # controller.quorum.voters
+    size: int
+    node_id: int
+
+
+@dataclass(frozen=True)
 class LocalBroker:
     cache_dir: Path
     port: int = 19092
     secure: bool = False  # SASL_SSL with SCRAM users and ACLs (stream.broker.secure)
+    membership: Membership | None = None  # None: a broker on its own
 
     def __post_init__(self) -> None:
         # Maven resolves relative paths against the pom, java against the cwd: be absolute.
@@ -72,7 +85,14 @@ class LocalBroker:
 
     @property
     def home(self) -> Path:
+        if self.membership is not None:
+            return self.membership.home / f"node-{self.membership.node_id}"
         return self.cache_dir / f"broker-{self.port}{'-secure' if self.secure else ''}"
+
+    @property
+    def security_home(self) -> Path:
+        """Where the CA, the certificates and the users are: shared by a cluster's nodes."""
+        return self.membership.home if self.membership is not None else self.home
 
     @property
     def data_dir(self) -> Path:
@@ -118,13 +138,19 @@ class LocalBroker:
         self.home.mkdir(parents=True, exist_ok=True)
         name, extra = "server.properties", {}
         if self.secure:
-            secure.make_tls(self.home / "tls")
-            name, extra = "server-secure.properties", secure.config_values(self.home)
+            secure.make_tls(self.security_home / "tls")
+            name, extra = "server-secure.properties", secure.config_values(self.security_home)
         config = self.home / "server.properties"
+        member = self.membership
+        replicas = min(member.size, 3) if member is not None else 1
         secure.write_private(config, (RESOURCES / name).read_text().format(
             port=self.port,
             controller_port=self.controller_port,
             data_dir=self.data_dir.resolve(),
+            node_id=member.node_id if member is not None else 1,
+            voters=member.voters if member is not None else f"1@127.0.0.1:{self.controller_port}",
+            replicas=replicas,
+            min_isr=2 if replicas >= 3 else 1,
             **extra,
         ))
         log4j = self.home / "log4j2.yaml"
@@ -137,10 +163,10 @@ class LocalBroker:
         arguments = [
             "kafka.tools.StorageTool",
             # `=`: one id in 64 starts with "-", which argparse would take for an option
-            "format", f"--cluster-id={_cluster_id()}", "-c", str(config),
+            "format", f"--cluster-id={self._cluster_id()}", "-c", str(config),
         ]
         if self.secure:  # the SCRAM users exist from the first start on
-            arguments += secure.scram_arguments(secure.users(self.home))
+            arguments += secure.scram_arguments(secure.users(self.security_home))
         # The main class and its arguments from a private file (java's @argfile): a
         # password on a command line is visible to every user of the machine (ps).
         argfile = self.home / "format.args"
@@ -152,22 +178,31 @@ class LocalBroker:
             argfile.unlink(missing_ok=True)
         if result.returncode != 0:
             output = result.stdout + result.stderr
-            for password in secure.users(self.home).values() if self.secure else ():
+            for password in secure.users(self.security_home).values() if self.secure else ():
                 output = output.replace(password, "***")
             raise BrokerError(f"formatting KRaft storage failed:\n{output}")
+
+    def _cluster_id(self) -> str:
+        return self.membership.cluster_id if self.membership is not None else new_cluster_id()
 
     # -- life cycle ---------------------------------------------------------------
 
     def status(self) -> BrokerStatus:
         pid = self._pid()
-        running = pid is not None and _alive(pid) and _answers(self.port)
+        running = pid is not None and alive(pid) and answers(self.port)
         return BrokerStatus(running, pid if running else None, self.bootstrap, self.log_file)
 
     def start(self, timeout: float = 90.0) -> BrokerStatus:
-        current = self.status()
-        if current.running:
-            return current
-        if _answers(self.port):
+        launched = self.launch()
+        return launched.wait(timeout) if launched is not None else self.status()
+
+    def launch(self) -> Launched | None:
+        """Start the broker's process without waiting for it (the nodes of a cluster start
+        together: none says it has started before a majority of the quorum is up); None
+        when it runs already."""
+        if self.status().running:
+            return None
+        if answers(self.port):
             raise BrokerError(f"port {self.port} is taken by another process")
         self.fetch_jars()
         config = self._write_config()
@@ -184,27 +219,25 @@ class LocalBroker:
                 start_new_session=True,  # the broker outlives the command that started it
             )
         self.pid_file.write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise BrokerError(f"the broker exited early; see {self.log_file}")
-            if _answers(self.port) and _started(self.log_file, log_offset):
-                return self.status()
-            time.sleep(0.3)
-        self.stop()
-        raise BrokerError(f"the broker did not start within {timeout:.0f}s; see {self.log_file}")
+        return Launched(self, process, log_offset)
+
+    def terminate(self) -> None:
+        """SIGTERM without waiting (the nodes of a cluster stop together)."""
+        pid = self._pid()
+        if pid is not None and alive(pid):
+            os.kill(pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Stop the broker; True when one was running."""
+        """Stop the broker (SIGKILL after ``timeout`` seconds); True when one was running."""
         pid = self._pid()
-        if pid is None or not _alive(pid):
+        if pid is None or not alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -218,15 +251,15 @@ class LocalBroker:
     def kill(self, timeout: float = 30.0) -> bool:
         """SIGKILL the broker, as a crash would (its data stays); True when one ran."""
         pid = self._pid()
-        if pid is None or not _alive(pid):
+        if pid is None or not alive(pid):
             return False
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reap it when this process started it
-        while _answers(self.port) and time.monotonic() < deadline:
+        while answers(self.port) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -238,39 +271,24 @@ class LocalBroker:
             return None
 
 
-def _cluster_id() -> str:
-    import base64
+@dataclass(frozen=True)
+class Launched:
+    """A broker process just started, not yet known to be serving."""
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    broker: LocalBroker
+    process: subprocess.Popen[bytes]
+    log_offset: int
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child counts as gone
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _started(log_file: Path, offset: int) -> bool:
-    """True once this run of the broker (the log past ``offset``) says it has started."""
-    try:
-        with log_file.open("rb") as log:
-            log.seek(offset)
-            return b"Kafka Server started" in log.read()
-    except FileNotFoundError:
-        return False
+    def wait(self, timeout: float = 90.0) -> BrokerStatus:
+        broker = self.broker
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BrokerError(f"the broker exited early; see {broker.log_file}")
+            if answers(broker.port) and started(broker.log_file, self.log_offset):
+                return broker.status()
+            time.sleep(0.3)
+        broker.stop()
+        raise BrokerError(
+            f"the broker did not start within {timeout:.0f}s; see {broker.log_file}"
+        )

@@ -108,6 +108,14 @@ def replay(
     ] = 0,
     workers: Annotated[int, typer.Option(help="Workers in the consumer group", min=1)] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the fault moments")] = 0,
+    brokers: Annotated[
+        int, typer.Option(help="Run on a local cluster of this many nodes, of the run's own "
+                               "(ports from the local broker's + 500)", min=1, max=9)
+    ] = 1,
+    kill_broker: Annotated[
+        int, typer.Option(help="SIGKILL the cluster's busiest leader this many times "
+                               "(and restart it)", min=0)
+    ] = 0,
 ) -> None:
     """Replay a scenario through real workers and print the result document; with
     faults, also audit what a buyer would have seen (exit 1 if it stepped backwards)."""
@@ -119,7 +127,7 @@ def replay(
     from stream.worker.process import WorkerExited
 
     settings = _settings()
-    plan = FaultPlan(kill_worker, restart_broker, workers, seed)
+    plan = FaultPlan(kill_worker, restart_broker, workers, seed, brokers, kill_broker)
     audit = None
     try:
         steps = read_scenario(events)

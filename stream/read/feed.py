@@ -17,11 +17,11 @@ import time
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from stream import kafka
 from stream.admin import BrokerUnavailable, connect_admin, topic_partitions
-from stream.kafka import client_options
 from stream.read.readstore import ReadStore
 from stream.topics import Topology
 
@@ -142,8 +142,8 @@ class ReadModelFeed:
         self.positions[tp] = message.offset + 1
 
     async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, **client_options(),
+        consumer = kafka.consumer(
+            self.bootstrap, enable_auto_commit=False,
             auto_offset_reset="earliest",  # a checkpoint past a topic made anew
             # Fetched records wait in memory. A dead letter is bounded now (64 KiB of the
             # body); the largest record here is a firm fact's copy, under 1 MiB, and the

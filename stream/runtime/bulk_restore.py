@@ -20,7 +20,7 @@ import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from faust.types.tuples import TP
 
 from stream import kafka
@@ -54,9 +54,9 @@ async def restore(recovery: Any, tps: set[TP], offsets: MutableMapping[TP, int |
     if not behind:
         return
     settings = kafka.configured()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
-        max_partition_fetch_bytes=settings.max_message_bytes * 3, **kafka.client_options(),
+    consumer = kafka.consumer(
+        settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
+        max_partition_fetch_bytes=settings.max_message_bytes * 3,
     )
     began, records = time.monotonic(), 0
     # Faust gives this step broker_request_timeout; what is not read by two thirds of

@@ -3,7 +3,10 @@
 ``customs-stream replay EVENTS --kill-worker N --restart-broker M --workers W --seed S``
 runs W workers in one group, SIGKILLs a worker at N moments chosen by the seed (every
 other one soon after a restart, while the successor is still recovering) and restarts
-it, SIGKILLs the local broker M times and restarts it. A supervisor restarts any worker
+it, SIGKILLs the local broker M times and restarts it. With ``--brokers 3 --kill-broker
+K`` the run has a three-node cluster of its own (``stream.tools.cluster_faults``) and
+K times SIGKILLs the node that leads the most partitions of the inputs and changelogs,
+restarting it after a moment. A supervisor restarts any worker
 that stops on its own (a worker stops itself when an output or a changelog write is
 lost). The result document must be the one a run without faults gives; the audit of
 ``declaration-status``, read from its start as a buyer would, must find no sequence
@@ -19,11 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from stream.broker import LocalBroker
 from stream.settings import Settings
-from stream.tools.replay import AfterMessage, Progress, ReplayError, ReplayRun, read_records
+from stream.tools.audit import Audit, audit_status_topic
+from stream.tools.cluster_faults import ClusterFaults, cluster_for, cluster_settings
+from stream.tools.replay import (
+    AfterMessage,
+    Progress,
+    ReplayError,
+    ReplayRun,
+    wait_until_processed,
+)
 from stream.tools.scenario import Barrier, Step
 from stream.worker.process import KILL_AFTER, WorkerProcess, stop_all
 
@@ -34,6 +43,15 @@ class FaultPlan:
     broker_restarts: int = 0
     workers: int = 1
     seed: int = 0
+    brokers: int = 1  # more: a cluster of the run's own
+    leader_kills: int = 0  # on that cluster
+
+    def check(self) -> None:
+        if self.leader_kills and self.brokers < 2:
+            raise ReplayError("--kill-broker kills a node of a cluster: give --brokers 3")
+        if self.broker_restarts and self.brokers > 1:
+            raise ReplayError("--restart-broker is for the local broker; on a cluster, "
+                              "--kill-broker")
 
     def moments(self, messages: int) -> dict[int, list[str]]:
         """After which published message each fault happens."""
@@ -48,64 +66,9 @@ class FaultPlan:
             kills -= pair
         for _ in range(self.broker_restarts):
             at[rng.randrange(max(messages, 1))].append("restart-broker")
+        for _ in range(self.leader_kills):
+            at[rng.randrange(max(messages, 1))].append("kill-leader")
         return at
-
-
-@dataclass
-class Audit:
-    """What a buyer reading ``declaration-status`` from its start would have seen."""
-
-    updates: int = 0
-    reused_sequences: int = 0  # one sequence number for two different views
-    backwards: int = 0  # an older sequence after a newer one, for one declaration
-    repeated_views: int = 0  # the same view under the same sequence again
-
-    def line(self) -> str:
-        return (
-            f"audit: {self.updates} status updates; {self.reused_sequences} sequence numbers "
-            f"reused for another view, {self.backwards} steps backwards, "
-            f"{self.repeated_views} repeats of a view already published"
-        )
-
-    @property
-    def sound(self) -> bool:
-        return self.reused_sequences == 0 and self.backwards == 0
-
-    def add(self, other: Audit) -> None:
-        """Count another audit's findings in too (several runs)."""
-        self.updates += other.updates
-        self.reused_sequences += other.reused_sequences
-        self.backwards += other.backwards
-        self.repeated_views += other.repeated_views
-
-
-def audit_updates(values: list[bytes]) -> Audit:
-    """Audit status updates in the order their partitions deliver them (a declaration's
-    updates are all in one partition, so partitions may follow one another)."""
-    audit = Audit()
-    views: dict[tuple[str, int], dict[str, Any]] = {}
-    highest: dict[str, int] = {}
-    for value in values:
-        update = orjson.loads(value)
-        update.pop("updated_at", None)
-        declaration_id, sequence = update["declaration_id"], update["sequence"]
-        audit.updates += 1
-        known = views.setdefault((declaration_id, sequence), update)
-        if known is not update:
-            if known == update:
-                audit.repeated_views += 1
-            else:
-                audit.reused_sequences += 1
-        if sequence < highest.get(declaration_id, 0):
-            audit.backwards += 1
-        highest[declaration_id] = max(highest.get(declaration_id, 0), sequence)
-    return audit
-
-
-async def audit_status_topic(settings: Settings, topic: str) -> Audit:
-    records = await read_records(settings.bootstrap_servers, [topic])
-    ordered = sorted(records, key=lambda r: (r.partition, r.offset))
-    return audit_updates([r.value for r in ordered if r.value is not None])
 
 
 @dataclass
@@ -164,7 +127,15 @@ class FaultyReplay(ReplayRun):
 
     def __init__(self, base: Settings, plan: FaultPlan, progress: Progress = lambda _: None,
                  barrier_timeout: float = 180.0, **overrides: Any) -> None:
+        plan.check()
+        self.cluster: ClusterFaults | None = None
+        if plan.brokers > 1:
+            cluster = cluster_for(base, plan.brokers)
+            self.cluster = ClusterFaults(cluster)
+            overrides = {**overrides, **cluster_settings(cluster)}
         super().__init__(base, progress, barrier_timeout, **overrides)
+        self.leader_kills: list[asyncio.Task[None]] = []
+        self.one_node_at_a_time = asyncio.Lock()
         self.plan = plan
         self.rng = random.Random(plan.seed + 1)
         self.supervisor = Supervisor(self.settings, plan.workers)
@@ -172,6 +143,29 @@ class FaultyReplay(ReplayRun):
         self.broker: LocalBroker | None = None
         if plan.broker_restarts:
             self.broker = _local_broker_of(base)
+
+    async def __aenter__(self) -> FaultyReplay:
+        if self.cluster is not None:
+            self.progress(f"starting a cluster of {self.plan.brokers} nodes at "
+                          f"{self.cluster.cluster.bootstrap}")
+            await self.cluster.start()
+        try:
+            await super().__aenter__()
+        except BaseException:
+            await self._stop_cluster()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            await self._stop_cluster()
+
+    async def _stop_cluster(self) -> None:
+        if self.cluster is not None:
+            await self.producer.stop()  # before its brokers go
+            await self.cluster.stop()
 
     def start_workers(self) -> None:
         self.supervisor.start()
@@ -191,11 +185,17 @@ class FaultyReplay(ReplayRun):
         watchdog = asyncio.create_task(self._supervise())
         try:
             await super().play(steps, after_message=inject)
+            if self.leader_kills:  # still under way: the result waits for them
+                await asyncio.gather(*self.leader_kills)
+                await wait_until_processed(self.settings, self.watched, self.barrier_timeout)
         finally:
             watchdog.cancel()
+            for kill in self.leader_kills:
+                kill.cancel()
+        leaders = self.cluster.kills if self.cluster is not None else 0
         self.progress(
             f"faults: {self.supervisor.kills} worker kills, {self.plan.broker_restarts} broker "
-            f"restarts, {self.supervisor.restarts} worker restarts"
+            f"restarts, {leaders} leader kills, {self.supervisor.restarts} worker restarts"
         )
 
     async def _supervise(self) -> None:
@@ -207,10 +207,13 @@ class FaultyReplay(ReplayRun):
         for kind in kinds:
             if kind == "restart-broker":
                 await self._restart_broker()
+            elif kind == "kill-leader":
+                # Under load: the messages go on while the node is down (one at a time).
+                self.leader_kills.append(asyncio.create_task(self.kill_leader()))
             else:
-                await self._kill_worker(twice=kind == "kill-worker-twice")
+                await self.kill_worker(twice=kind == "kill-worker-twice")
 
-    async def _kill_worker(self, twice: bool) -> None:
+    async def kill_worker(self, twice: bool) -> None:
         index = self.rng.randrange(self.plan.workers)
         self.supervisor.down.add(index)
         try:
@@ -232,6 +235,14 @@ class FaultyReplay(ReplayRun):
         await asyncio.sleep(self.rng.uniform(0.0, 2.0))
         await asyncio.to_thread(self.broker.start)
         self.progress("broker restarted")
+
+    async def kill_leader(self) -> None:
+        assert self.cluster is not None
+        down_for = self.rng.uniform(0.0, 3.0)
+        async with self.one_node_at_a_time:
+            node = await self.cluster.kill_leader(self.settings, down_for)
+        self.progress(f"SIGKILLed node {node}, the busiest leader; restarted after "
+                      f"{down_for:.1f}s, its replicas in sync again")
 
     async def audit(self) -> Audit:
         return await audit_status_topic(

@@ -7,9 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 
-from aiokafka import AIOKafkaProducer
-
-from stream.kafka import client_options
+from stream import kafka
 from stream.settings import Settings
 from stream.tools.scenario import Message
 from stream.topics import Topology
@@ -26,8 +24,8 @@ async def publish_traffic(
     ``limit`` messages or ``stop``; return how many were published."""
     stop = stop or asyncio.Event()
     topology = Topology.from_settings(settings)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, **client_options(settings), linger_ms=5,
+    producer = kafka.producer(
+        settings.bootstrap_servers, settings, linger_ms=5,
         max_request_size=settings.max_message_bytes,
     )
     await producer.start()

@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self, cast
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from stream import kafka
 from stream.admin import connect_admin, ensure_topics, group_lag, topic_partitions
-from stream.kafka import client_options, configure
+from stream.kafka import configure
 from stream.settings import Settings
 from stream.tools.scenario import Barrier, Message, Step
 from stream.topics import Topology
@@ -106,8 +107,8 @@ async def wait_until_processed(
 
 async def read_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord[Any, Any]]:
     """Every record of the topics, from the beginning to their current end."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(),
+    consumer = kafka.consumer(
+        bootstrap, enable_auto_commit=False,
         max_partition_fetch_bytes=64 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
     )
     admin = await connect_admin(bootstrap)
@@ -215,11 +216,9 @@ class ReplayRun:
         self.worker = WorkerProcess(self.settings, self.settings.data_dir / "worker.log")
         self.watched: Watched = self.worker
         configure(self.settings)
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers,
-            **client_options(publisher or self.settings),
-            max_request_size=self.settings.max_message_bytes, acks="all",
-            enable_idempotence=True,
+        self.producer = kafka.producer(
+            self.settings.bootstrap_servers, publisher or self.settings,
+            max_request_size=self.settings.max_message_bytes,
         )
         self.published = 0
 

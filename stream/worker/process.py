@@ -114,7 +114,8 @@ class WorkerProcess:
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("wb") as log:
+        # Appended to: a restarted process keeps the log of the one before (killed, perhaps).
+        with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "stream", self.command],
                 env=_worker_env(self.settings), stdout=log, stderr=subprocess.STDOUT,

@@ -47,7 +47,7 @@ def test_storage_formats_with_a_cluster_id_that_starts_with_a_dash(
     """Random ids start with "-" one time in 64; the format command must take them."""
     broker = LocalBroker(CACHE, 29492)
     shutil.rmtree(broker.home, ignore_errors=True)
-    monkeypatch.setattr(launcher, "_cluster_id", lambda: "-bcdefghijklmnopqrstuv")
+    monkeypatch.setattr(launcher, "new_cluster_id", lambda: "-bcdefghijklmnopqrstuv")
     try:
         broker._format_storage(broker._write_config())
         meta = (broker.data_dir / "meta.properties").read_text()

@@ -181,6 +181,9 @@ async def test_signed_in_order_retried_without_blocking_others(
                 receiver.secrets = [rotated["secret"], released_secret]  # the new one only
                 await run.play(steps[half:])
                 sequences = await published(run.settings)
+                # The failing declaration is the first one tried (which may come after
+                # every step was played: the barriers are quick).
+                await until(lambda: "id" in failing, "a first attempt", notifier)
                 others = {d: s for d, s in sequences.items() if d != failing["id"]}
                 await until(lambda: all_delivered(receiver, others), "the others", notifier)
                 failing["failing"] = False

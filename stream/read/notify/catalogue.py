@@ -8,11 +8,11 @@ import contextlib
 import logging
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from stream.kafka import client_options
+from stream import kafka
 from stream.read.notify.subscriptions import Subscription
 from stream.settings import Settings
 from stream.topics import Topology
@@ -26,10 +26,7 @@ def topic_of(settings: Settings) -> str:
 
 async def publish(settings: Settings, subscription: Subscription, delete: bool = False) -> None:
     """Write one subscription (or its tombstone) and wait until the broker has it."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
-        **client_options(settings),
-    )
+    producer = kafka.producer(settings.bootstrap_servers, settings)
     await producer.start()
     try:
         value = None if delete else subscription.model_dump_json().encode()
@@ -91,9 +88,8 @@ class Catalogue:
 
     async def _follow(self, once: bool = False) -> None:
         tp = TopicPartition(topic_of(self.settings), 0)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
-            **client_options(self.settings),
+        consumer = kafka.consumer(
+            self.settings.bootstrap_servers, settings=self.settings, enable_auto_commit=False,
         )
         await consumer.start()
         try:

@@ -104,6 +104,8 @@ class Deliveries:
                 heapq.heappush(self.due, (at, declaration_id, key))
             else:  # another notifier's now
                 del self.waiting[(declaration_id, key)]
+        # Said, for the search of queues never tried after a restart (bench.webhooks).
+        log.info("took partitions %s: %d queues with work", sorted(partitions), len(self.due))
         self._wake.set()
 
     def undelivered(self) -> tuple[int, float | None]:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from stream import kafka
 from stream.core.webhooks import Queue
-from stream.kafka import client_options
 from stream.read.notify.subscriptions import Replay, Subscription
 from stream.settings import Settings
 
@@ -82,9 +82,8 @@ class Replays:
 
     async def _read(self, subscription: Subscription, asked: Replay, partition: int) -> None:
         tp = TopicPartition(self.status_topic, partition)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False,
-            **client_options(self.settings),
+        consumer = kafka.consumer(
+            self.settings.bootstrap_servers, settings=self.settings, enable_auto_commit=False,
         )
         await consumer.start()
         try:

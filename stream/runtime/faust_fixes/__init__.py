@@ -42,6 +42,10 @@ harness have been run on it). Every fix has a test that fails without it.
    every record's delivery through ``wait_first``: four tasks and three cancellations a
    record, whether or not anything could make it wait. The delivery is now stepped by
    hand, and runs as Faust ran it only when it waits (flow stopped, a queue full).
+9. **Every write idempotent, on all in-sync replicas.** Faust enables the idempotent
+   producer only inside a transaction; a send retried while a partition's leader moved
+   could be written twice or out of order. Its producer now has ``acks="all"``,
+   ``enable_idempotence`` and the timeouts of ``stream.kafka.PRODUCER_DELIVERY``.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from stream.runtime.faust_fixes import (
     commit_holes,
     fetch_loop,
     flush,
+    idempotent_producer,
     lost_changelog,
     seek_after_rebalance,
     seek_turns,
@@ -68,7 +73,7 @@ __all__ = ["CHECKED_VERSION", "FlushFailed", "apply", "check_version", "fail_sto
 
 CHECKED_VERSION = "0.15.3"
 FIXES = (seek_turns, seek_after_rebalance, fetch_loop, commit_holes, flush, lost_changelog,
-         bulk_restore_hook)
+         bulk_restore_hook, idempotent_producer)
 
 
 def check_version(version: str = faust.__version__) -> None:

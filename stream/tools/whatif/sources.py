@@ -9,8 +9,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from stream import kafka
 from stream.admin import connect_admin, topic_partitions
-from stream.kafka import client_options
 from stream.tools.scenario import INPUT_TOPICS, Message, iter_scenario
 from stream.topics import Topology
 
@@ -51,12 +51,12 @@ async def read_topics(
         raise SourceError(f"{exc.args[0]} ({hint})") from exc
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+    consumer = kafka.consumer(
+        bootstrap, group_id=None, enable_auto_commit=False,
         # From the start, whatever happens first: aiokafka's default ("latest") could
         # place a partition at its end before the seek below took effect.
         auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024, **client_options(),
+        max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
     try:

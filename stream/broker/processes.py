@@ -1,0 +1,45 @@
+"""Is a broker process alive, does its port answer, has it said it started."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import uuid
+from pathlib import Path
+
+
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def started(log_file: Path, offset: int) -> bool:
+    """True once this run of the broker (the log past ``offset``) says it has started."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(offset)
+            return b"Kafka Server started" in log.read()
+    except FileNotFoundError:
+        return False
