@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from stream.cli.broker import broker_app
 from stream.cli.commands import app
+from stream.cli.forecast import eta_check
 
 __all__ = ["app", "main"]
 from stream.cli.subscriptions import subscriptions_app
@@ -13,6 +14,7 @@ from stream.cli.tokens import tokens_app
 app.add_typer(broker_app, name="broker")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(subscriptions_app, name="subscriptions")
+app.command(name="eta-check")(eta_check)
 
 
 def main() -> None:

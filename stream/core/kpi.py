@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from sortedcontainers import SortedList
 
 
+def rank_index(p: float, n: int) -> int:
+    """Where the p-th percentile of ``n`` sorted values is, by nearest rank: ``ceil(p*n) - 1``."""
+    return max(0, math.ceil(p * n) - 1)
+
+
 def nearest_rank(ordered: SortedList | list[float], p: float) -> float:
     """The p-th percentile of sorted values by nearest rank: ``v[ceil(p*n) - 1]``."""
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+    return ordered[rank_index(p, len(ordered))]
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,16 @@ and in what words the difference is said. Pure: no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.events import LifecycleEvent, Line, ReturnDeclared
+from schemas.events import LifecycleEvent, ReturnDeclared
 from schemas.outputs import Channel, DecisionKind
 from stream.core.decision import RANDOM_SAMPLE
 from stream.core.declaration import Assessment, DeclarationView, FirmLookup, Timeline, view_of
+from stream.core.forecast import goods_category
 from stream.core.policy import Policy
-
-MIXED = "mixed"  # the goods category of a declaration whose lines are of several
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,6 @@ class Outcome:
     @property
     def why(self) -> str:
         return why(self.baseline.assessment, self.proposed.assessment)
-
-
-def goods_category(lines: Sequence[Line]) -> str:
-    categories = {line.product_category for line in lines}
-    return categories.pop() if len(categories) == 1 else MIXED
 
 
 def why(baseline: Assessment, proposed: Assessment) -> str:

@@ -1,0 +1,138 @@
+"""The forecast of release replayed over an events file, in process (no broker): messages
+admitted by the pipeline's own rules (``stream.ingest``, ``stream.core.lifecycle``) and
+taken in event-time order; at every status change of an open declaration, the forecast
+from the clearances observed until then, and the naive one beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from schemas.events import (
+    DeclarationFiled,
+    Event,
+    FirmEvent,
+    InspectionOrdered,
+)
+from schemas.outputs import Status
+from stream.core.declaration import DeclarationView, Timeline
+from stream.core.eligibility import FirmHistory
+from stream.core.forecast import ClearanceHistory, ExpectedRelease, Group, goods_category
+from stream.core.lifecycle import DeclarationState
+from stream.core.policy import Policy
+from stream.ingest import Decoded, decode
+from stream.tools.scenario import Message, iter_scenario
+
+CLOSED = {Status.RELEASED, Status.DEPARTED, Status.RETURNED, Status.WITHDRAWN}
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One forecast made during the check, with the naive one made at the same moment."""
+
+    declaration_id: str
+    made_at: datetime
+    group: Group
+    conditional: ExpectedRelease | None
+    naive: ExpectedRelease | None
+
+
+@dataclass
+class EtaCheck:
+    policy: Policy
+    window_days: int = 90
+    # Forecasts made in [since, until) are kept (None: that end open); the events before
+    # ``since`` are the history they read, those after ``until`` tell when they came true.
+    since: datetime | None = None
+    until: datetime | None = None
+    history: ClearanceHistory = field(init=False)
+    states: dict[str, DeclarationState] = field(default_factory=dict)
+    firms: dict[str, FirmHistory] = field(default_factory=dict)
+    forecasts: list[Forecast] = field(default_factory=list)
+    unreadable: int = 0
+    # Clearances seen at the current instant: counted once time has moved past it (a
+    # forecast reads only what was observed before its moment).
+    _observed: list[tuple[Group, datetime, float]] = field(default_factory=list)
+    _now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.history = ClearanceHistory(self.window_days)
+
+    def run(self, messages: Iterable[Message]) -> None:
+        admitted = sorted(self._admitted(messages), key=lambda a: (a[1].event.occurred_at, a[0]))
+        for index, decoded in admitted:
+            self._take(decoded.event, decoded.digest, f"message {index}")
+
+    def _admitted(self, messages: Iterable[Message]) -> Iterator[tuple[int, Decoded]]:
+        for index, message in enumerate(messages):
+            result = decode(message.topic, message.key, message.value)
+            if isinstance(result, Decoded):
+                yield index, result
+            else:
+                self.unreadable += 1
+
+    def _take(self, event: Event, digest: str, ref: str) -> None:
+        t = event.occurred_at
+        if self._now is not None and t > self._now:
+            for observed, released_at, hours in self._observed:
+                self.history.add(observed, released_at, hours)
+            self._observed.clear()
+        self._now = t
+        if isinstance(event, FirmEvent):
+            self.firms.setdefault(event.firm_id, FirmHistory()).add(event)
+            return
+        declaration_id = event.key  # a return's is the declaration it returns
+        state = self.states.setdefault(declaration_id, DeclarationState(declaration_id))
+        before = state.published_view
+        step = state.apply(event, digest, ref, self.firms.get, self.policy)
+        if step.firm_fact is not None:
+            self.firms.setdefault(step.firm_fact.firm_id, FirmHistory()).add(step.firm_fact)
+        if step.status is None:
+            return
+        view, _ = step.status
+        if before is not None and before["status"] == view.status.value:
+            return
+        group = group_of(state, view)
+        if group is None:
+            return
+        if view.status in CLOSED:
+            if view.released_at is not None and view.clearance_hours is not None:
+                self._observed.append((group, view.released_at, view.clearance_hours))
+            return
+        assert view.declared_at is not None  # a group needs a filing
+        if (self.since is not None and t < self.since) or (self.until is not None
+                                                           and t >= self.until):
+            return
+        self.forecasts.append(Forecast(
+            declaration_id, t, group,
+            self.history.forecast(group, view.declared_at, t),
+            self.history.forecast(group, view.declared_at, t, conditional=False),
+        ))
+
+    def released_at(self, declaration_id: str) -> datetime | None:
+        """When the declaration was released, as the whole file tells (None: never)."""
+        view = self.states[declaration_id].published_view
+        if view is None or view["released_at"] is None:
+            return None
+        return datetime.fromisoformat(view["released_at"].replace("Z", "+00:00"))
+
+
+def group_of(state: DeclarationState, view: DeclarationView) -> Group | None:
+    """The declaration's group as known now (None before a filing decided its channel)."""
+    timeline = Timeline(state.events.values())
+    contents = timeline.contents()
+    if view.port is None or view.channel is None or not contents:
+        return None
+    if timeline.first(DeclarationFiled) is None:
+        return None
+    inspected = timeline.first(InspectionOrdered) is not None
+    return Group(view.port, view.channel.value, goods_category(contents[-1].lines), inspected)
+
+
+def check_file(path: Path, policy: Policy, window_days: int = 90,
+               since: datetime | None = None, until: datetime | None = None) -> EtaCheck:
+    check = EtaCheck(policy, window_days, since, until)
+    check.run(step for step in iter_scenario(path) if isinstance(step, Message))
+    return check
