@@ -65,3 +65,17 @@ async def test_a_tables_cached_writes_reach_rocksdb_at_the_seal_in_their_partiti
     assert store._db_for_partition(2).get(b'"D-1"') is None
     for db in store._dbs.values():
         db.close()
+
+
+def test_partitions_opened_on_request_are_listed(tmp_path: Path) -> None:
+    """Faust opens a partition's database when it restores or writes it; one with
+    nothing to restore is opened by ``open_partitions`` (the notifier's queues)."""
+    pipeline = build_pipeline(Settings(
+        store="rocksdb://", data_dir=tmp_path, web_enabled=False, partitions=4,
+    ))
+    store = pipeline.tables["declaration-state"].data
+    assert isinstance(store, tablestore.Store) and not store._dbs
+    store.open_partitions({1, 3})
+    assert set(store._dbs) == {1, 3}
+    for db in store._dbs.values():
+        db.close()

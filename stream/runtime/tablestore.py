@@ -84,6 +84,13 @@ class Store(faust_rocksdb.Store):
         for partition, writes in by_partition.items():
             self._db_for_partition(partition).write(_batch(writes))
 
+    def open_partitions(self, partitions: Iterable[int]) -> None:
+        """Open the databases of these partitions: Faust lists (``items()``) only the
+        partitions it has opened, and one with nothing to restore after a restart was
+        not (the notifier then did not see its queues; bench.webhooks)."""
+        for partition in partitions:
+            self._db_for_partition(partition)
+
     def write_records(self, tp: Any, records: list[Any]) -> None:
         """Changelog records of one partition, in one write, as Faust's
         ``apply_changelog_batch`` writes them (a null value deletes)."""

@@ -27,6 +27,7 @@ from stream.read.notify import sender, signing
 from stream.read.notify.catalogue import Catalogue
 from stream.read.notify.replays import REPLAY_MARK
 from stream.read.notify.subscriptions import SecretBox, Subscription
+from stream.runtime import tablestore
 from stream.runtime.durable import Durable
 from stream.settings import Settings
 
@@ -88,13 +89,9 @@ class Deliveries:
         table (as stored) and from what was written since (not stored yet, perhaps)."""
         self.forget()
         self.partitions = partitions
-        # Faust's RocksDB store lists only the partitions whose database it has opened:
-        # one with nothing to restore after a restart was not, and its queues went unseen
-        # (bench.webhooks: updates queued, never tried). Open them all first.
-        open_partition = getattr(getattr(self.table, "data", None), "_db_for_partition", None)
-        if open_partition is not None:
-            for partition in partitions:
-                open_partition(partition)
+        store = getattr(self.table, "data", None)  # None: tests' plain tables
+        if isinstance(store, tablestore.Store):  # the memory store lists all it holds
+            store.open_partitions(partitions)
         for declaration_id, record in self.table.items():
             for key, queue in record["queues"].items():
                 if queue["pending"] and record["p"] in partitions:
@@ -109,13 +106,18 @@ class Deliveries:
         self._wake.set()
 
     def undelivered(self) -> tuple[int, float | None]:
-        """Queued updates of the held partitions, and the earliest first try among them."""
+        """Queued updates of the held partitions, and the earliest first try among them:
+        the queues with work are read (the table keeps every declaration ever told, and a
+        scan of it every few seconds grew with it)."""
         count, first = 0, None
-        for _, record in self.table.items():
-            for queue in record["queues"].values():
-                count += len(queue["pending"])
-                if queue["first_at"] is not None and (first is None or queue["first_at"] < first):
-                    first = queue["first_at"]
+        for declaration_id, key in list(self.waiting):
+            record = self.table.get(declaration_id)
+            queue = record["queues"].get(key) if record else None
+            if queue is None:
+                continue
+            count += len(queue["pending"])
+            if queue["first_at"] is not None and (first is None or queue["first_at"] < first):
+                first = queue["first_at"]
         return count, first
 
     # -- the loop ------------------------------------------------------------------------

@@ -180,6 +180,16 @@ async def test_a_paused_subscription_waits_and_a_deleted_one_is_dropped(loop: Lo
     assert loop.receiver.received == []
 
 
+async def test_the_undelivered_are_counted_from_the_queues_with_work(loop: Loop) -> None:
+    catalogue = loop.deliveries.catalogue
+    catalogue.subscriptions[loop.subscription.id] = loop.subscription.model_copy(
+        update={"state": "paused"})  # held back: nothing is tried
+    loop.queue("A", [1, 2], partition=0)
+    loop.queue("B", [1], partition=0)
+    loop.table["C"] = {"p": 0, "queues": {}}  # told everything before
+    assert loop.deliveries.undelivered()[0] == 3
+
+
 async def test_after_a_rebalance_the_loop_finds_due_queues_in_the_table(loop: Loop) -> None:
     loop.queue("A", [1])
     loop.deliveries.forget()  # partitions taken away: nothing is due any more
