@@ -50,6 +50,7 @@ class Deliveries:
     due: list[tuple[float, str, str]] = field(default_factory=list)
     busy: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
     sending: set[tuple[str, str]] = field(default_factory=set)  # a request on its way
+    again: set[tuple[str, str]] = field(default_factory=set)  # due while being tried
     partitions: set[int] = field(default_factory=set)
     # Every queue with work, whether due now or later: its partition and next try. What
     # is due is found here again after a rebalance, and by the sweep, whatever became of
@@ -81,6 +82,7 @@ class Deliveries:
             task.cancel()
         self.busy.clear()
         self.sending.clear()
+        self.again.clear()
         self.due.clear()
         self.partitions = set()
 
@@ -141,7 +143,9 @@ class Deliveries:
                         break
                     _, declaration_id, sid = heapq.heappop(self.due)
                     key = (declaration_id, sid)
-                    if key not in self.busy:
+                    if key in self.busy:
+                        self.again.add(key)  # its turn comes when the attempt has ended
+                    else:
                         self.busy[key] = asyncio.create_task(self._attempt(declaration_id, sid))
                 wait = min(1.0, max(0.0, self.due[0][0] - now)) if self.due else 1.0
                 # Not asyncio.wait_for: on Python 3.11 it loses a cancellation that comes
@@ -163,8 +167,12 @@ class Deliveries:
         except asyncio.CancelledError:
             raise
         finally:
-            if self.busy.get((declaration_id, sid)) is asyncio.current_task():
-                del self.busy[(declaration_id, sid)]
+            key = (declaration_id, sid)
+            if self.busy.get(key) is asyncio.current_task():
+                del self.busy[key]
+                if key in self.again:
+                    self.again.discard(key)
+                    heapq.heappush(self.due, (time.time(), declaration_id, sid))
             self._wake.set()
 
     def _queue(self, declaration_id: str, sid: str) -> tuple[dict[str, Any], Queue] | None:
@@ -248,10 +256,12 @@ class Deliveries:
         queue.settle(result, time.time())
         record["queues"][sid] = queue.to_json()
         await self.durable.stored(record["p"], declaration_id, record)
-        if queue.pending:
+        # Read again: an update may have joined the queue while it was being stored.
+        now = self._queue(declaration_id, sid)
+        if now is not None and now[1].pending:
             held = result.outcome is Outcome.DISABLED  # until it is resumed
             self.schedule(declaration_id, sid,
-                          time.time() + HOLD_CHECK if held else queue.next_at, record["p"])
+                          time.time() + HOLD_CHECK if held else now[1].next_at, record["p"])
         else:
             self.waiting.pop((declaration_id, sid), None)
 
