@@ -223,7 +223,11 @@ class ReplayRun:
         self.published = 0
 
     async def __aenter__(self) -> Self:
-        await ensure_topics(self.settings.bootstrap_servers, self.topology)
+        try:
+            await ensure_topics(self.settings.bootstrap_servers, self.topology)
+        except BaseException:
+            await self.producer.stop()  # made, never started: closed all the same
+            raise
         self.progress(f"topics under prefix {self.settings.topic_prefix!r}; starting workers")
         self.start_workers()
         await self.producer.start()
