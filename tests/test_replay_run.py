@@ -14,7 +14,7 @@ from stream.tools.replay import ReplayRun
 
 async def test_no_broker_is_a_clear_error_and_closes_the_producer() -> None:
     run = ReplayRun(Settings(broker="127.0.0.1:1"))
-    with pytest.raises(BrokerUnavailable, match="no Kafka broker answers at 127.0.0.1:1"):
+    with pytest.raises(BrokerUnavailable, match=r"no Kafka broker answers at 127\.0\.0\.1:1"):
         async with run:
             raise AssertionError("started without a broker")
     assert run.producer._closed  # aiokafka warns "Unclosed AIOKafkaProducer" otherwise
