@@ -156,9 +156,9 @@ class FaultyReplay(ReplayRun):
             raise
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, failure: type[BaseException] | None, *rest: object) -> None:
         try:
-            await super().__aexit__(*exc)
+            await super().__aexit__(failure, *rest)
         finally:
             await self._stop_cluster()
 

@@ -9,6 +9,7 @@ result document from what the pipeline itself published.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -200,7 +201,8 @@ async def delete_topics(settings: Settings) -> None:
 
 class ReplayRun:
     """A worker on a fresh topic prefix, and a producer to feed it; used as an async
-    context manager that stops the worker (and deletes the topics) on the way out."""
+    context manager that stops the worker on the way out, and deletes the topics and,
+    unless it ended in an error, the run's data directory (its tables and logs)."""
 
     def __init__(
         self, base: Settings, progress: Progress = lambda _: None,
@@ -239,11 +241,13 @@ class ReplayRun:
     def stop_workers(self) -> None:
         self.worker.stop()
 
-    async def __aexit__(self, *_: object) -> None:
+    async def __aexit__(self, failure: type[BaseException] | None, *_: object) -> None:
         await self.producer.stop()
         self.stop_workers()
         if not self.keep_topics:
             await delete_topics(self.settings)
+            if failure is None:  # its tables and logs: kept only to tell what went wrong
+                shutil.rmtree(self.settings.data_dir, ignore_errors=True)
 
     async def play(
         self, steps: list[Step], after_message: AfterMessage | None = None
