@@ -26,6 +26,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from schemas.events import Line
+from schemas.types import format_instant
 from stream.core.kpi import rank_index
 
 MIXED = "mixed"  # the goods of a declaration whose lines are of several categories
@@ -82,14 +83,10 @@ class ExpectedRelease:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "p10_at": rfc3339(self.p10_at), "p50_at": rfc3339(self.p50_at),
-            "p90_at": rfc3339(self.p90_at), "p_within_24h": self.p_within_24h,
-            "basis": {"group": self.group, "n": self.n, "as_of": rfc3339(self.as_of)},
+            "p10_at": format_instant(self.p10_at), "p50_at": format_instant(self.p50_at),
+            "p90_at": format_instant(self.p90_at), "p_within_24h": self.p_within_24h,
+            "basis": {"group": self.group, "n": self.n, "as_of": format_instant(self.as_of)},
         }
-
-
-def rfc3339(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def hundredths(clearance_hours: float) -> int:
@@ -169,4 +166,4 @@ class ClearanceHistory:
 
 
 def _day(t: datetime) -> int:
-    return (t.astimezone(UTC).date() - datetime(1970, 1, 1, tzinfo=UTC).date()).days
+    return t.astimezone(UTC).date().toordinal()

@@ -257,11 +257,11 @@ class Deliveries:
         record["queues"][sid] = queue.to_json()
         await self.durable.stored(record["p"], declaration_id, record)
         # Read again: an update may have joined the queue while it was being stored.
-        now = self._queue(declaration_id, sid)
-        if now is not None and now[1].pending:
+        current = self._queue(declaration_id, sid)
+        if current is not None and current[1].pending:
             held = result.outcome is Outcome.DISABLED  # until it is resumed
             self.schedule(declaration_id, sid,
-                          time.time() + HOLD_CHECK if held else now[1].next_at, record["p"])
+                          time.time() + HOLD_CHECK if held else current[1].next_at, record["p"])
         else:
             self.waiting.pop((declaration_id, sid), None)
 

@@ -10,12 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from schemas.events import (
-    DeclarationFiled,
-    Event,
-    FirmEvent,
-    InspectionOrdered,
-)
+from schemas.events import Event, FirmEvent, InspectionOrdered
 from schemas.outputs import Status
 from stream.core.declaration import DeclarationView, Timeline
 from stream.core.eligibility import FirmHistory
@@ -121,14 +116,12 @@ class EtaCheck:
 
 def group_of(state: DeclarationState, view: DeclarationView) -> Group | None:
     """The declaration's group as known now (None before a filing decided its channel)."""
+    if view.port is None or view.channel is None:  # both come with the filing
+        return None
     timeline = Timeline(state.events.values())
-    contents = timeline.contents()
-    if view.port is None or view.channel is None or not contents:
-        return None
-    if timeline.first(DeclarationFiled) is None:
-        return None
     inspected = timeline.first(InspectionOrdered) is not None
-    return Group(view.port, view.channel.value, goods_category(contents[-1].lines), inspected)
+    content = timeline.contents()[-1]  # the filing, or its latest amendment
+    return Group(view.port, view.channel.value, goods_category(content.lines), inspected)
 
 
 def check_file(path: Path, policy: Policy, window_days: int = 90,

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from stream.core.forecast import ExpectedRelease, rfc3339
+from schemas.types import format_instant
+from stream.core.forecast import ExpectedRelease
 from stream.tools.eta.check import EtaCheck
 
 COVERAGE_TARGET = (0.75, 0.85)  # the share of releases inside [p10, p90]
@@ -119,7 +120,7 @@ def _within_24h(check: EtaCheck, declaration_id: str) -> bool:
 
 def _listed(declaration_id: str, made_at: datetime, forecast: ExpectedRelease | None,
             released_at: datetime | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"declaration_id": declaration_id, "made_at": rfc3339(made_at)}
+    entry: dict[str, Any] = {"declaration_id": declaration_id, "made_at": format_instant(made_at)}
     if forecast is None:
         entry.update(p10_at=None, p50_at=None, p90_at=None, p_within_24h=None,
                      reason="INSUFFICIENT_HISTORY")
@@ -127,7 +128,7 @@ def _listed(declaration_id: str, made_at: datetime, forecast: ExpectedRelease | 
         body = forecast.to_json()
         entry.update({k: body[k] for k in ("p10_at", "p50_at", "p90_at", "p_within_24h")})
         entry["basis"] = body["basis"]
-    entry["released_at"] = rfc3339(released_at) if released_at else None
+    entry["released_at"] = format_instant(released_at) if released_at else None
     return entry
 
 
