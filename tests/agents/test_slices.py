@@ -8,7 +8,11 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+from faust.types.tuples import TP
+
+from stream.agents.common import partition_for
 from stream.agents.slices import Slice
+from stream.runtime.faust_fixes.fetch_slices import FetchSlice
 from stream.runtime.pipeline import Pipeline
 from tests.agents.conftest import Captured, read_from
 from tests.builders import DECL, filed, lifecycle
@@ -111,3 +115,67 @@ async def test_a_rebalance_that_clears_the_queue_mid_slice_gets_the_slice_sealed
                 break
             await asyncio.sleep(0)
         assert first.message.acked and queue.empty()
+
+
+# -- a partition's slice of a fetch, as Faust fix 10 hands it over -------------------------
+
+async def _until(done: Any, turns: int = 100) -> None:
+    for _ in range(turns):
+        if done():
+            return
+        await asyncio.sleep(0)
+
+
+async def test_a_fetch_slice_is_handled_record_by_record_and_sealed_once(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    """Two records of one declaration in one fetch slice: each is handled as a message
+    of its own partition (its state written there, once), the status updates leave in
+    order after that write is acknowledged, and both records after them."""
+    captured.hold = True
+    outbox = pipeline.handlers["lifecycle"].outlet.outbox
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        channel = agent.stream().channel
+        await _until(lambda: hasattr(channel, "_cs_slice_limit"))
+        assert channel._cs_slice_limit == pipeline.settings.slice_events  # it takes slices
+        release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
+        first = agent.to_message(value=json.dumps(filed()).encode(),
+                                 **read_from("declarations", DECL, 1))
+        second = agent.to_message(value=json.dumps(release).encode(),
+                                  **read_from("releases", DECL, 2))
+        await channel.queue.put(FetchSlice(TP(first.topic, first.partition), [first, second]))
+        await _until(lambda: outbox.held)
+        assert outbox.held == 1  # one seal for the two records
+        state_writes = [w for w in captured.writes if w.topic.endswith("state-changelog")]
+        assert len(state_writes) == 1 and len(state_writes[0].value["events"]) == 2
+        assert state_writes[0].partition == partition_for(DECL, 4)
+        assert captured.sent == [] and not first.acked and not second.acked
+        captured.acknowledge()
+        captured.hold = False
+        await _until(lambda: second.acked)
+    statuses = [(s.value["sequence"], s.value["status"])
+                for s in captured.on("declaration-status")]
+    assert statuses == [(1, "ACCEPTED"), (2, "RELEASED")]
+    assert first.acked and second.acked
+
+
+async def test_a_fetch_slice_of_an_earlier_generation_is_not_handled(
+    pipeline: Pipeline, captured: Captured
+) -> None:
+    """Records fetched before a rebalance (another consumer generation) are neither
+    handled nor acknowledged: the seek that ends the rebalance reads them again."""
+    async with pipeline.app.agents["lifecycle"].test_context() as agent:
+        channel = agent.stream().channel
+        stale = agent.to_message(value=json.dumps(filed()).encode(),
+                                 **read_from("declarations", DECL, 1))
+        stale.generation_id = pipeline.app.consumer_generation_id - 1
+        await channel.queue.put(FetchSlice(TP(stale.topic, stale.partition), [stale]))
+        await _until(lambda: channel.queue.empty())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        current = agent.to_message(value=json.dumps(filed()).encode(),
+                                   **read_from("declarations", DECL, 2))
+        await channel.queue.put(FetchSlice(TP(current.topic, current.partition), [current]))
+        await _until(lambda: current.acked)
+    assert current.acked and not stale.acked
+    assert [s.value["sequence"] for s in captured.on("declaration-status")] == [1]

@@ -46,6 +46,12 @@ harness have been run on it). Every fix has a test that fails without it.
    producer only inside a transaction; a send retried while a partition's leader moved
    could be written twice or out of order. Its producer now has ``acks="all"``,
    ``enable_idempotence`` and the timeouts of ``stream.kafka.PRODUCER_DELIVERY``.
+10. **A partition's slice of a fetch handed over as one item (robinhood/faust#563).**
+   Faust hands every record over on its own: a lock, two waits, an Event and a queue
+   put in its conductor, then a turn of the loop, sensors and an acknowledgement in
+   the agent's stream, most of a bare agent's time. The agents take slices of at most
+   ``CUSTOMS_STREAM_SLICE_EVENTS`` records of one partition as one queue item, under
+   the same rules (fixes 1 and 3), and take each record as Faust's stream would.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from stream.runtime.faust_fixes import (
     bulk_restore_hook,
     commit_holes,
     fetch_loop,
+    fetch_slices,
     flush,
     idempotent_producer,
     lost_changelog,
@@ -73,7 +80,7 @@ __all__ = ["CHECKED_VERSION", "FlushFailed", "apply", "check_version", "fail_sto
 
 CHECKED_VERSION = "0.15.3"
 FIXES = (seek_turns, seek_after_rebalance, fetch_loop, commit_holes, flush, lost_changelog,
-         bulk_restore_hook, idempotent_producer)
+         bulk_restore_hook, idempotent_producer, fetch_slices)
 
 
 def check_version(version: str = faust.__version__) -> None:

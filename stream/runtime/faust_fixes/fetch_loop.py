@@ -9,7 +9,10 @@ faust-streaming 0.15.3), carrying three fixes:
 - fix 6 (#53): one slow agent does not starve the others. Faust handed records over one
   at a time, so while the lifecycle agent's queue was full no record reached the firms
   or KPI agents. Each partition's records of a batch are delivered by a task of their
-  own, in order; the next fetch comes once the batch is handed over."""
+  own, in order; the next fetch comes once the batch is handed over.
+
+It hands a partition's records to agents that take slices a slice at a time (fix 10,
+``fetch_slices``), and to any other channel one record at a time (fix 8, ``handover``)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from faust.transport import consumer as consumer_module
 from faust.types.tuples import TP
 
 from stream.runtime.faust_fixes.base import Consumer
+from stream.runtime.faust_fixes.fetch_slices import deliver_slices, sliced_channels
 from stream.runtime.faust_fixes.handover import _deliver, _deliver_other_record
 from stream.runtime.faust_fixes.seek_turns import _FetchState, _state
 
@@ -89,6 +93,10 @@ async def _deliver_partition(
     self: Any, state: _FetchState, tp: TP, messages: list[Any], callback: Callable[..., Any],
     fetched_in: int,
 ) -> None:
+    sliced = sliced_channels(self.app, tp)
+    if sliced is not None:  # fix 10: to agents that take slices, a slice at a time
+        await deliver_slices(self, state, tp, messages, sliced, fetched_in)
+        return
     for n, message in enumerate(messages, 1):
         await _deliver_stream_record(self, state, tp, message, callback, fetched_in)
         if not n % 100:
