@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.ingest import Decoded, decode
+from stream.tools.scenario import events_line
 from stream.tools.simulate import Traffic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +37,7 @@ def write_events(path: Path, seed: int, days: float) -> int:
             decoded = decode(message.topic, message.key, message.value)
             if isinstance(decoded, Decoded) and decoded.event.occurred_at >= end:
                 break
-            line = {"topic": message.topic, "key": message.key.decode() if message.key else None,
-                    "raw": message.value.decode()}
-            out.write(json.dumps(line) + "\n")
+            out.write(events_line(message.topic, message.key, message.value))
             written += 1
     return written
 

@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stream.tools.scenario import events_line
 from stream.tools.simulate import Traffic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +35,7 @@ def write_events(path: Path, count: int, firms: int, seed: int) -> None:
                       declarations_per_hour=60.0)
     with path.open("w") as out:
         for message in itertools.islice(traffic, count):
-            line = {"topic": message.topic, "key": message.key.decode() if message.key else None,
-                    "raw": message.value.decode()}
-            out.write(json.dumps(line) + "\n")
+            out.write(events_line(message.topic, message.key, message.value))
 
 
 def run_whatif(events: Path, policy: Path) -> tuple[dict[str, object], float, float]:

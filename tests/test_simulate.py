@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 
 from stream.ingest import Decoded, decode
-from stream.tools.scenario import Message
+from stream.tools.scenario import Message, events_line, read_scenario
 from stream.tools.simulate import Traffic
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
@@ -105,3 +106,16 @@ def test_the_traffic_lands_on_the_figures_it_models() -> None:
                  if f.lines[0].product_category == "lithium_battery" and d in released}
     # Every one is inspected by appointment; a message in a hundred is spoilt on purpose.
     assert len(batteries) > 500 and len(batteries & appointments) / len(batteries) > 0.97
+
+
+def test_simulated_messages_written_as_events_lines_read_back_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """The benchmarks write the simulator's traffic as an events file; bad messages
+    (bytes that are not JSON) come back byte for byte, keys and null keys too."""
+    sent = [Message("declarations", b"123456789012345678", b'{"a": 1}'),
+            Message("releases", None, b"{not json"),
+            Message("firms", b"91330200MA2XXXXX1X", "埠".encode())]
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(events_line(m.topic, m.key, m.value) for m in sent))
+    assert read_scenario(events) == sent

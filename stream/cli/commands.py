@@ -13,6 +13,7 @@ import typer
 
 from stream.broker import BrokerError
 from stream.cli.common import fail as _fail
+from stream.cli.common import instant
 from stream.cli.common import settings_or_exit as _settings
 
 app = typer.Typer(
@@ -190,8 +191,7 @@ def whatif(
     try:
         if (events is None) == (not from_broker):
             raise command.UsageError("give an events file or --from-broker (one of them)")
-        window = command.Window(
-            command.instant(since, "--since"), command.instant(until, "--until"))
+        window = command.Window(instant(since, "--since"), instant(until, "--until"))
         request = command.Request(policy, baseline, events, window,
                                   sys.stderr.isatty() if progress is None else progress)
         report = command.run(request, settings)
@@ -230,14 +230,7 @@ def simulate(
     from stream.topics import Topology
 
     settings = _settings()
-    try:
-        begin = datetime.fromisoformat(start) if start else (
-            datetime.now(UTC) - timedelta(days=10)
-        )
-    except ValueError:
-        _fail(f"--start {start!r} is not an RFC 3339 time")
-    if begin.tzinfo is None:
-        _fail("--start needs an offset, e.g. 2026-05-01T00:00:00+08:00")
+    begin = instant(start, "--start") or datetime.now(UTC) - timedelta(days=10)
     chosen = seed if seed is not None else random.SystemRandom().randrange(2**31)
     typer.echo(f"simulating with --seed {chosen} at {rate}/s", err=True)
     progress = lambda text: typer.echo(f"simulate: {text}", err=True)  # noqa: E731

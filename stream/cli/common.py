@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from datetime import datetime
+from typing import NoReturn, overload
 
 import typer
 from pydantic import ValidationError
@@ -29,3 +30,21 @@ def settings_or_exit() -> Settings:
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@overload
+def instant(text: str, option: str) -> datetime: ...
+@overload
+def instant(text: None, option: str) -> None: ...
+def instant(text: str | None, option: str) -> datetime | None:
+    """An option's RFC 3339 time, with its offset (a time without one would be read in
+    the machine's local time); one that is not ends the command as a usage error."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option}: not an RFC 3339 time: {text!r}", 2)
+    if value.utcoffset() is None:
+        fail(f"{option}: give the time's offset (e.g. {text}Z or {text}+08:00)", 2)
+    return value

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from stream.cli.common import fail
+from stream.cli.common import fail, instant
 from stream.cli.common import settings_or_exit as _settings
 
 
@@ -37,13 +37,10 @@ def eta_check(
     from stream.tools.eta.check import check_file
     from stream.tools.eta.report import lines, report
     from stream.tools.scenario import ScenarioError
-    from stream.tools.whatif.command import UsageError, instant
 
+    window = instant(since, "--since"), instant(until, "--until")
     try:
-        window = instant(since, "--since"), instant(until, "--until")
         document = report(check_file(events, policy_of(_settings()), window_days, *window))
-    except UsageError as exc:
-        fail(str(exc), 2)
     except (PolicyError, ScenarioError, OSError) as exc:
         fail(str(exc))
     if as_json:

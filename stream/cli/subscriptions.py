@@ -11,6 +11,7 @@ import typer
 
 from stream.admin import BrokerUnavailable
 from stream.cli.common import fail as _fail
+from stream.cli.common import instant
 from stream.cli.common import settings_or_exit as _settings
 from stream.read.notify import manage
 from stream.read.notify.subscriptions import SubscriptionError
@@ -97,14 +98,7 @@ def replay(
 ) -> None:
     """Send again, marked webhook-replay, what the subscription would have received from
     SINCE until now (a separate stream, ordered per declaration)."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from schemas.types import Timestamp
-
-    try:
-        moment = TypeAdapter(Timestamp).validate_python(since)
-    except ValidationError:
-        _fail("--since must be an RFC 3339 time with an offset")
+    moment = instant(since, "--since")
     settings = _settings()
 
     async def ask() -> str:

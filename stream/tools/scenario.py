@@ -56,6 +56,13 @@ def _message(item: dict[str, Any], where: str) -> Message:
     return Message(topic, key.encode("utf-8") if key is not None else None, value)
 
 
+def events_line(topic: str, key: bytes | None, value: bytes) -> str:
+    """A message as a line of an events file (its bytes kept as ``raw`` text), the form
+    ``read_scenario`` reads back."""
+    return json.dumps({"topic": topic, "key": key.decode() if key is not None else None,
+                       "raw": value.decode()}) + "\n"
+
+
 def read_scenario(path: Path) -> list[Step]:
     """The steps of a scenario file, with errors that name the line."""
     return list(iter_scenario(path))

@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from stream.settings import Settings, policy_of
 from stream.tools.whatif.run import WhatIf, Window
 from stream.topics import Topology
 
-__all__ = ["Request", "UsageError", "Window", "instant", "run"]
+__all__ = ["Request", "UsageError", "Window", "run"]
 from stream.tools.whatif import sources
 
 
@@ -34,19 +33,6 @@ class Request:
     events: Path | None  # None: the broker's input topics
     window: Window
     progress: bool
-
-
-def instant(text: str | None, option: str) -> datetime | None:
-    """An RFC 3339 time with its offset; a time without one would be read in local time."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"{option}: not an RFC 3339 time: {text!r}") from exc
-    if value.utcoffset() is None:
-        raise UsageError(f"{option}: give the time's offset (e.g. {text}Z or {text}+08:00)")
-    return value
 
 
 def policies(request: Request, settings: Settings) -> tuple[Policy, Policy]:
