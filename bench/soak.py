@@ -1,6 +1,6 @@
 """A soak on a three-node cluster (a benchmark, not a test).
 
-    python -m bench.soak [--minutes 30] [--rate 20] [--every 180] [--seed 7]
+    python -m bench.soak [--minutes 30] [--rate 20] [--every 180] [--seed 7] [--spare-worker]
 
 Simulated traffic at a steady rate through two workers (RocksDB tables) and an API
 replica, on a cluster of the run's own (``stream.tools.cluster_faults``); every
@@ -41,6 +41,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--every", type=float, default=180.0,
                         help="seconds between two kills (each at a random moment)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--spare-worker", action="store_true",
+                        help="never kill worker 0, so that its memory is seen over the "
+                        "whole run")
     parser.add_argument("--api-port", type=int, default=6166)
     return parser
 
@@ -97,7 +100,8 @@ class Soak:
                 await self.run.kill_leader()
             else:
                 self.kills.append(f"{minute:.1f} min: a worker")
-                await self.run.kill_worker(twice=False)
+                spared = range(1, self.run.plan.workers) if self.args.spare_worker else None
+                await self.run.kill_worker(twice=False, among=spared)
 
     async def every_minute(self) -> None:
         settings = self.run.settings

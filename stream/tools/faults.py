@@ -213,8 +213,9 @@ class FaultyReplay(ReplayRun):
             else:
                 await self.kill_worker(twice=kind == "kill-worker-twice")
 
-    async def kill_worker(self, twice: bool) -> None:
-        index = self.rng.randrange(self.plan.workers)
+    async def kill_worker(self, twice: bool, among: range | None = None) -> None:
+        """SIGKILL a worker (one of ``among``, by default any) and restart it."""
+        index = self.rng.choice(among or range(self.plan.workers))
         self.supervisor.down.add(index)
         try:
             for round_ in range(2 if twice else 1):
