@@ -7,7 +7,8 @@ The simulator's traffic goes to the real agents (lifecycle, firms, KPIs) as Faus
 hands a fetch over: slices of one partition's records, through the real outbox and
 tables. A producer double acknowledges every send at once, and hands what goes to the
 pipeline's internal topics (forwards, firm facts, clearances) back to the agent that
-reads them, as the broker would. It prints the processor time per input event, the part
+reads them, as the broker would. The collector is set as a worker sets it
+(``stream.runtime.heap``). It prints the processor time per input event, the part
 of it spent in the garbage collector, and with ``--profile`` a second run's time by part
 (cProfile's own time per function, by where the function lives): Faust (and mode), the
 tables (Faust's store and the project's record cache), the outbox and outputs, the
@@ -38,6 +39,7 @@ from typing import Any
 from aiokafka.partitioner import murmur2
 from faust.types.tuples import TP, Message
 
+from stream.runtime import heap
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice
 from stream.runtime.pipeline import Pipeline
 from stream.settings import Settings
@@ -119,6 +121,8 @@ async def drive(settings: Settings, events: list[Any]) -> Counter[str]:
             agent = await stack.enter_async_context(pipeline.app.agents[name].test_context())
             queues[name] = agent.stream().channel.queue
         outboxes = [h.outlet.outbox for h in _handlers(pipeline)]
+        heap.freeze_what_start_up_made()  # as a worker does once started
+        stack.callback(gc.unfreeze)
         for chunk in _chunks(events, 1_000):
             for record in chunk:
                 topic = pipeline.topology.name(record.topic)
@@ -199,6 +203,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(web_enabled=False, data_dir=Path(data), partitions=PARTITIONS,
                             store=args.store)
+        heap.set_young_threshold(settings.gc_young_threshold)  # as a worker's
         clock = GcClock()
         gc.callbacks.append(clock)
         began = time.process_time()
