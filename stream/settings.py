@@ -85,7 +85,8 @@ class Settings(BaseSettings):
         200, ge=1, le=10_000,
         description="Most messages an agent handles before it seals their state and "
         "outputs (fewer when its queue runs empty): the writes of a slice to one key are "
-        "stored once.",
+        "stored once. Also the most records of one partition's fetch handed to an agent "
+        "as one queue item.",
     )
     producer_linger_ms: int = Field(
         5, ge=0, le=1000, description="How long the producer waits to fill a batch."
