@@ -13,7 +13,14 @@ from pydantic import TypeAdapter
 
 from schemas.events import TOPIC_UNIONS
 from schemas.openapi import openapi
-from schemas.outputs import DeadLetter, Duplicate, KpiSnapshot, ReleaseDecision, StatusUpdate
+from schemas.outputs import (
+    DeadLetter,
+    Duplicate,
+    ForecastBasis,
+    KpiSnapshot,
+    ReleaseDecision,
+    StatusUpdate,
+)
 from schemas.webhooks import WebhookAttempt, WebhookDeadLetter
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +32,7 @@ OUTPUTS: dict[str, Any] = {
     "declaration-status": StatusUpdate,
     "release-decisions": ReleaseDecision,
     "clearance-kpis": KpiSnapshot,
+    "forecast-basis": ForecastBasis,
     "dead-letters": DeadLetter,
     "duplicates": Duplicate,
     "webhook-deliveries": WebhookAttempt,
@@ -34,7 +42,8 @@ KEYS = {
     "declarations": "declaration_id", "inspections": "declaration_id",
     "releases": "declaration_id", "returns": "original_declaration_id", "firms": "firm_id",
     "declaration-status": "declaration_id", "release-decisions": "declaration_id",
-    "clearance-kpis": "port/channel", "dead-letters": "the original message's key",
+    "clearance-kpis": "port/channel", "forecast-basis": "declaration_id",
+    "dead-letters": "the original message's key",
     "duplicates": "the original message's key",
     "webhook-deliveries": "subscription id", "webhook-dead-letters": "declaration_id",
 }

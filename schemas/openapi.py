@@ -19,20 +19,23 @@ from schemas.openapi_parts import (
     _ref,
 )
 from schemas.openapi_webhooks import subscription_paths, subscription_schemas
-from schemas.outputs import KpiSnapshot, Status, StatusUpdate
+from schemas.outputs import ExpectedRelease, KpiSnapshot, Status, StatusUpdate
 
 
 def _components() -> dict[str, Any]:
     status, status_defs = _model(StatusUpdate)
     kpi, kpi_defs = _model(KpiSnapshot)
+    expected, expected_defs = _model(ExpectedRelease)
     return {
         "securitySchemes": {"bearer": {
             "type": "http", "scheme": "bearer",
             "description": "a token made with `customs-stream tokens add` (buyer or ops)",
         }},
         "schemas": {
-            **status_defs, **kpi_defs,
+            **status_defs, **kpi_defs, **expected_defs,
             "StatusUpdate": status,
+            "ExpectedRelease": expected,
+            "Declaration": _declaration(status),
             "KpiSnapshot": kpi,
             "Error": {
                 "type": "object", "required": ["error", "status"],
@@ -49,7 +52,7 @@ def _components() -> dict[str, Any]:
                     "page_size": {"type": "integer", "minimum": 1},
                     "total": {"type": "integer", "minimum": 0},
                     "next_page": {"type": ["integer", "null"]},
-                    "items": {"type": "array", "items": _ref("StatusUpdate")},
+                    "items": {"type": "array", "items": _ref("Declaration")},
                 },
             },
             "FirmStanding": {
@@ -78,11 +81,30 @@ def _components() -> dict[str, Any]:
     }
 
 
+def _declaration(status: dict[str, Any]) -> dict[str, Any]:
+    """A StatusUpdate as published, with the expected release made when asked."""
+    return {
+        **status, "title": "Declaration",
+        "required": [*status["required"], "expected_release"],
+        "properties": {
+            **status["properties"],
+            "expected_release": {"oneOf": [_ref("ExpectedRelease"), {"type": "null"}]},
+            "expected_release_note": {
+                "type": "string",
+                "enum": ["INSUFFICIENT_HISTORY", "NOT_OPEN", "BASIS_PENDING"],
+                "description": "why expected_release is null: too few past clearances of "
+                "its group; released, departed, returned or withdrawn; or its basis not "
+                "read yet",
+            },
+        },
+    }
+
+
 def _data_paths() -> dict[str, Any]:
     return {
         "/declarations/{declaration_id}": _get(
-            "A declaration's latest StatusUpdate, as published",
-            {"200": _json(_ref("StatusUpdate"), "the latest status update"),
+            "A declaration's latest StatusUpdate, as published, and its expected release",
+            {"200": _json(_ref("Declaration"), "the latest status update, and a forecast"),
              "400": _error("not a declaration id"), **UNAUTHORISED,
              "404": _error("no such declaration, or another buyer's")},
             [_path_parameter("declaration_id", "18 digits", "^[0-9]{18}$")],

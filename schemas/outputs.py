@@ -160,3 +160,42 @@ class Duplicate(_Output):
     key: str | None
     event_id: str
     received_at: Timestamp
+
+
+class ForecastBasis(_Output):
+    """What a declaration's expected release is computed from (``forecast-basis``,
+    compacted): published whenever one of these changes."""
+
+    declaration_id: str
+    port: str
+    channel: Channel
+    goods: str = Field(description="The lines' product category, or mixed")
+    inspected: bool = Field(description="An inspection ordered (before the release, if any)")
+    declared_at: Timestamp
+    open: bool = Field(description="Not released, departed, returned or withdrawn")
+    released_at: Timestamp | None
+    clearance_hours: float | None
+    as_of: Timestamp = Field(description="The declaration's latest event time")
+
+
+class ForecastGroup(_Output):
+    port: str | None = None
+    channel: Channel | None = None
+    goods: str | None = None
+    inspected: bool | None = None
+
+
+class ForecastBasisOf(_Output):
+    group: ForecastGroup = Field(description="The group level the figures come from")
+    n: int = Field(ge=20, description="Past clearances of the group that qualified")
+    as_of: Timestamp = Field(description="When the forecast was made")
+
+
+class ExpectedRelease(_Output):
+    """When an open declaration is likely to be released (computed when asked)."""
+
+    p10_at: Timestamp
+    p50_at: Timestamp
+    p90_at: Timestamp
+    p_within_24h: float = Field(ge=0, le=1, description="Share released within 24 h of filing")
+    basis: ForecastBasisOf

@@ -114,6 +114,21 @@ class Metrics:
             "Records on the output topics the read model could not read, and skipped",
             registry=r,
         )
+        self.forecast_coverage = Gauge(
+            "customs_forecast_coverage_ratio",
+            "Share of the expected-release forecasts made while declarations were open "
+            "whose release fell inside [p10, p90] (target 0.8)", registry=r,
+        )
+        self.forecast_by_p50 = Gauge(
+            "customs_forecast_by_p50_ratio",
+            "Share of those forecasts whose release came at or before p50 (target 0.5)",
+            registry=r,
+        )
+        self.forecasts_scored = Gauge(
+            "customs_forecasts_scored",
+            "Expected-release forecasts scored against their declaration's release",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "customs_consumer_lag", "Messages not yet processed, by topic",
             ["topic"], registry=r,

@@ -9,8 +9,9 @@ process one record live in ``stream.agents``.
     inspections  ─┤                                   ┌─▶ declaration-status (compacted)
     releases     ─┼─▶ lifecycle (per declaration) ────┼─▶ release-decisions
     returns      ─┤        ▲          │               ├─▶ dead-letters, duplicates
-    firm-facts ───┘        │          └─ clearances ──┴─▶ kpis ─▶ clearance-kpis
-         ▲                 │ (a copy of each firm fact to every partition)
+    firm-facts ───┘        │          ├─ clearances ──┴─▶ kpis ─▶ clearance-kpis
+         ▲                 │          └─▶ forecast-basis (compacted)
+         │                 │ (a copy of each firm fact to every partition)
     firms ─▶ firms ────────┘
 
 A message whose key is null (or not the payload's id's partition) is forwarded, with its
@@ -64,6 +65,9 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec("declaration-status", "declaration_id", Role.OUTPUT, dict(_COMPACTED)),
     TopicSpec("release-decisions", "declaration_id", Role.OUTPUT),
     TopicSpec("clearance-kpis", "port/channel", Role.OUTPUT, dict(_COMPACTED)),
+    # What each declaration's expected release is computed from (its group, filing,
+    # release): the API's forecasts and the history of clearances they read.
+    TopicSpec("forecast-basis", "declaration_id", Role.OUTPUT, dict(_COMPACTED)),
     TopicSpec("dead-letters", "original key", Role.OUTPUT),
     TopicSpec("duplicates", "original key", Role.OUTPUT),
     # Buyer notifications: subscriptions (read whole by every notifier), the updates a

@@ -21,7 +21,7 @@ def test_the_config_and_its_rules_are_valid() -> None:
     checked = promtool("check", "config", "prometheus.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     rules = promtool("check", "rules", "rules.yml")
-    assert rules.returncode == 0 and "7 rules found" in rules.stdout, rules.stdout
+    assert rules.returncode == 0 and "8 rules found" in rules.stdout, rules.stdout
 
 
 def test_the_alerts_fire_as_their_unit_tests_say() -> None:

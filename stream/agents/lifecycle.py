@@ -240,6 +240,8 @@ class Lifecycle:
                 "declaration_id": key, "port": port, "channel": channel, "hours": hours,
             }
             await self.outlet.send("clearances", key, contribution_record, 0)  # one partition
+        if step.basis is not None:
+            await self.outlet.send("forecast-basis", key, step.basis.to_json(), partition)
         if step.firm_fact is not None:
             fact = step.firm_fact.model_dump(mode="json")
             await self.outlet.broadcast(FIRM_FACTS, step.firm_fact.firm_id, fact)

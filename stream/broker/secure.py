@@ -11,7 +11,8 @@ Principals and what they may do, for a topic prefix P and a pipeline app id A:
 - ``pipeline``: read (and create) the inputs; everything on its internal and output
   topics, its changelogs (``A-…``) and its consumer group ``A``. Only it may write the
   forwarding topics, whose ``x-source-*`` headers the pipeline believes;
-- ``api``: read what an API replica follows (status, KPIs, dead letters, firm facts);
+- ``api``: read what an API replica follows (status, KPIs, dead letters, firm facts,
+  forecast bases);
 - ``dashboard``: read ``P.declaration-status`` and ``P.clearance-kpis``;
 - ``admin``: the broker's own user, the only super user (creates ACLs and users).
 
@@ -41,7 +42,7 @@ WRITERS = {"erp": ("declarations",), "customs": ("inspections", "releases", "ret
 READERS = {
     "dashboard": ("declaration-status", "clearance-kpis"),
     "api": ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts",
-            "webhook-subscriptions", "webhook-deliveries"),
+            "forecast-basis", "webhook-subscriptions", "webhook-deliveries"),
 }
 # An API replica writes the subscriptions buyers make, change and delete. (A notifier
 # runs as the pipeline's principal: its group and changelog share the app id's prefix.)

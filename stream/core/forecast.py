@@ -118,7 +118,7 @@ class ClearanceHistory:
     today: int | None = None  # the latest day of stream time seen
 
     def add(self, group: Group, released_at: datetime, clearance_hours: float) -> None:
-        day, figure = _day(released_at), hundredths(clearance_hours)
+        day, figure = day_of(released_at), hundredths(clearance_hours)
         self.advance(released_at)
         if self.today is not None and day <= self.today - self.window_days:
             return  # already out of the window
@@ -127,9 +127,26 @@ class ClearanceHistory:
             level.days.setdefault(day, Counter())[figure] += 1
             level.figures.add(figure)
 
+    def remove(self, group: Group, released_at: datetime, clearance_hours: float) -> None:
+        """Forget a clearance added before (one that changed, or was said again)."""
+        day, figure = day_of(released_at), hundredths(clearance_hours)
+        for key, _ in group.levels():
+            level = self.levels.get(key)
+            bucket = level.days.get(day) if level is not None else None
+            if level is None or bucket is None or not bucket[figure]:
+                continue  # it left the window (or was never in it)
+            bucket[figure] -= 1
+            if not bucket[figure]:
+                del bucket[figure]
+            if not bucket:
+                del level.days[day]
+            level.figures.remove(figure)
+            if not level.days:
+                del self.levels[key]
+
     def advance(self, now: datetime) -> None:
         """Stream time reached ``now``: days that left the window are forgotten."""
-        day = _day(now)
+        day = day_of(now)
         if self.today is not None and day <= self.today:
             return
         self.today = day
@@ -144,10 +161,14 @@ class ClearanceHistory:
 
     def forecast(
         self, group: Group, declared_at: datetime, t: datetime, conditional: bool = True,
+        move_window: bool = True,
     ) -> ExpectedRelease | None:
         """The forecast at ``t`` from the clearances added so far (None: too few at every
-        level). ``conditional=False``: the naive forecast, ignoring the time waited."""
-        self.advance(t)
+        level). ``conditional=False``: the naive forecast, ignoring the time waited.
+        ``move_window=False``: the window stays where stream time has brought it (``t``
+        is a reader's clock, which may be far from the events' time)."""
+        if move_window:
+            self.advance(t)
         floor = waited(declared_at, t) if conditional else 0
         for key, parts in group.levels():
             level = self.levels.get(key)
@@ -164,6 +185,37 @@ class ClearanceHistory:
             return ExpectedRelease(at[0], at[1], at[2], share, parts, n, t)
         return None
 
+    def band(self, port: str, channel: str) -> tuple[int, list[float]] | None:
+        """How many clearances of (port, channel) the window holds, and their 10th, 50th
+        and 90th percentiles in hours (None: fewer than the forecast needs)."""
+        level = self.levels.get(("port/channel", port, channel))
+        n = len(level.figures) if level is not None else 0
+        if level is None or n < MIN_CLEARANCES:
+            return None
+        return n, [level.figures[rank_index(p, n)] / 100 for p in QUANTILES]
 
-def _day(t: datetime) -> int:
+    # -- storage: one entry per day of release ------------------------------------------
+
+    def day_json(self, day: int) -> list[Any]:
+        """What the window holds of ``day``: ``[[level key, [[figure, count], ...]], ...]``."""
+        return [[list(key), sorted(level.days[day].items())]
+                for key, level in self.levels.items() if day in level.days]
+
+    def load_day(self, day: int, data: list[Any]) -> None:
+        """Take back a day stored by ``day_json`` (onto a history without that day)."""
+        for key, counts in data:
+            level = self.levels.setdefault(tuple(key), _Level())
+            bucket = level.days.setdefault(day, Counter())
+            for figure, count in counts:
+                bucket[figure] += count
+                level.figures.update([figure] * count)
+        self.today = day if self.today is None else max(self.today, day)
+
+    def days(self) -> set[int]:
+        """The days of release the window holds something of."""
+        return {day for level in self.levels.values() for day in level.days}
+
+
+def day_of(t: datetime) -> int:
+    """The UTC day of ``t`` (an ordinal): what the window counts in."""
     return t.astimezone(UTC).date().toordinal()

@@ -16,6 +16,7 @@ import orjson
 from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView, FirmLookup, Timeline, view_of
+from stream.core.forecast_basis import Basis, basis_of
 from stream.core.ledger import Ledger, Seen
 from stream.core.policy import Policy
 
@@ -30,6 +31,7 @@ class Step:
     status: tuple[DeclarationView, int] | None = None
     decision: tuple[Assessment, int] | None = None
     clearance: tuple[Clearance | None] | None = None  # (contribution,) when it changed
+    basis: Basis | None = None  # the forecast basis, when it changed
     firm_fact: ReturnDeclared | None = None
 
 
@@ -69,6 +71,7 @@ class DeclarationState:
     decision_sequence: int = 0
     published_decision: list[Any] | None = None
     published_clearance: Clearance | None = None
+    published_basis: list[Any] | None = None  # the forecast basis' signature
     indexed_firm: str | None = None  # the firm this declaration is listed under
     indexed_at: str | None = None  # and the as-of time it was last listed with
     closing_day: str | None = None  # the day it is listed under among closed ones
@@ -172,6 +175,15 @@ class DeclarationState:
         if clearance != self.published_clearance or republish:
             self.published_clearance = clearance
             step.clearance = (clearance,)
+        # The basis changes only with the view or the content in force (an amendment of
+        # the goods changes the decision's signature): not looked for on other steps.
+        if view is not None and (step.status or step.decision or republish):
+            basis = basis_of(view, self.events.values())
+            if basis is not None:
+                signature = basis.signature()
+                if signature != self.published_basis or republish:
+                    self.published_basis = signature
+                    step.basis = basis
         return step
 
     # -- storage --------------------------------------------------------------------
@@ -188,6 +200,7 @@ class DeclarationState:
             "decision_sequence": self.decision_sequence,
             "decision": self.published_decision,
             "clearance": self.published_clearance,
+            "basis": self.published_basis,
             "indexed_firm": self.indexed_firm,
             "indexed_at": self.indexed_at,
             "closing_day": self.closing_day,
@@ -222,6 +235,7 @@ class DeclarationState:
             decision_sequence=data["decision_sequence"],
             published_decision=data["decision"],
             published_clearance=(clearance[0], clearance[1], clearance[2]) if clearance else None,
+            published_basis=data.get("basis"),  # stored before the forecast: none yet
             indexed_firm=data.get("indexed_firm"),
             indexed_at=data.get("indexed_at"),
             closing_day=data.get("closing_day"),

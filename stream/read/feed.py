@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from stream import kafka
 from stream.admin import BrokerUnavailable, connect_admin, topic_partitions
+from stream.core.forecast_basis import Basis
 from stream.read.readstore import ReadStore
 from stream.topics import Topology
 
@@ -71,7 +72,7 @@ class ReadModelFeed:
         self._names = {
             topology.name(t): t
             for t in ("declaration-status", "clearance-kpis", "dead-letters", "firm-facts",
-                      "webhook-subscriptions", "webhook-deliveries")
+                      "forecast-basis", "webhook-subscriptions", "webhook-deliveries")
         }
 
     async def _partitions(self) -> list[TopicPartition]:
@@ -99,6 +100,8 @@ class ReadModelFeed:
             return
         elif kind == "webhook-deliveries":
             self.read_model.apply_attempt(_shaped(orjson.loads(value), _ATTEMPT_FIELDS))
+        elif kind == "forecast-basis":
+            self.read_model.apply_basis(Basis.from_json(_shaped(orjson.loads(value), {})))
         elif kind == "dead-letters":
             self.read_model.apply_dead_letter(_shaped(orjson.loads(value), _LETTER_FIELDS))
         else:

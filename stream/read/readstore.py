@@ -9,6 +9,7 @@ Keys (bytes, ``\\0``-separated, so a prefix scan lists a buyer's declarations in
   letter already counted;
 - ``ws|id`` a webhook subscription as stored (its secrets sealed), ``wb|buyer|id`` a
   buyer's subscriptions, ``wa|id`` a subscription's latest delivery attempts;
+- ``g|id``, ``h|day``, ``m|forecast``: expected release (``stream.read.forecasts``);
 - ``m|...`` the counts by status and by dead-letter code, the latest updates, and the
   checkpoint: per partition, the next offset to read.
 
@@ -29,7 +30,9 @@ from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch
 
 from schemas.events import FirmEvent, ReturnDeclared, parse_event
 from stream.core.eligibility import FirmHistory
+from stream.core.forecast_basis import Basis
 from stream.core.retention import CLOSED
+from stream.read.forecasts import ReleaseForecasts
 
 RECENT = 50  # latest status updates kept for the board
 ATTEMPTS = 100  # latest delivery attempts kept per webhook subscription
@@ -74,6 +77,7 @@ class ReadStore:
         # how many were delivered and given up: the board's webhook figures.
         self.undelivered: set[str] = set(webhooks.get("undelivered", []))
         self.webhook_outcomes: Counter[str] = Counter(webhooks.get("outcomes", {}))
+        self.forecasts = ReleaseForecasts(self._get, self._put, self._scan)
         self.kpis: dict[str, dict[str, Any]] = {
             key.split(_SEP, 1)[1].decode(): orjson.loads(value)
             for key, value in self._scan(b"k" + _SEP)
@@ -108,6 +112,7 @@ class ReadStore:
 
     def commit(self, checkpoint: dict[str, int]) -> None:
         """Write what was applied, with the offsets it reaches, in one atomic batch."""
+        self.forecasts.flush()
         self._put(_COUNTS, orjson.dumps(self.counts))
         self._put(_DEAD, orjson.dumps(self.dead_letters))
         self._put(_RECENT, orjson.dumps(list(self.recent)))
@@ -171,6 +176,9 @@ class ReadStore:
         else:
             self.kpis[key] = snapshot
             self._put(_key("k", key), orjson.dumps(snapshot))
+
+    def apply_basis(self, basis: Basis) -> None:
+        self.forecasts.apply(basis)
 
     def apply_firm_fact(self, fact: dict[str, Any]) -> None:
         event = parse_event(fact)

@@ -58,7 +58,9 @@ async def test_a_declaration_closed_past_retention_is_removed_with_its_firm_list
         assert OPEN in str(listing.get(f"0:{FIRM}:2026-05"))
         assert pipeline.metrics.declarations_removed._value.get() == 1
         # Removal publishes nothing: buyers keep the declaration's last status.
-        assert [s.key for s in captured.sent[updates:]] == [NEWEST, NEWEST]
+        assert [(s.topic, s.key) for s in captured.sent[updates:]] == [
+            ("declaration-status", NEWEST), ("release-decisions", NEWEST),
+            ("forecast-basis", NEWEST)]
         # A declaration that closed later goes when its own latest event is past.
         final = filed(declaration_id=NEWEST, at="2026-07-20T09:00:00+08:00", event_id="late")
         await agent.put(json.dumps(final).encode(),

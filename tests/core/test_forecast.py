@@ -127,3 +127,56 @@ def test_clearances_leave_the_window_after_90_days() -> None:
     assert history.forecast(GROUP, day_89, day_89) is not None  # filed just then
     assert history.forecast(GROUP, day_90, day_90) is None
     assert history.levels == {}  # nothing kept of them
+
+
+def forecasts_of(history: ClearanceHistory, t: datetime) -> list[object]:
+    """Every group's forecast at ``t``, filed at several times before it."""
+    return [history.forecast(Group(p, c, g, i), t - timedelta(hours=w), t, move_window=False)
+            for p in PORTS for c in CHANNELS for g in GOODS for i in (False, True)
+            for w in (0, 5, 30)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(clearance, min_size=20, max_size=200), st.data())
+def test_a_removed_clearance_is_as_if_never_added(
+    clearances: list[tuple[Group, datetime, float]], data: st.DataObject,
+) -> None:
+    gone = data.draw(st.sets(st.integers(0, len(clearances) - 1)))
+    ordered = sorted(clearances, key=lambda c: c[1])
+    both, kept = ClearanceHistory(), ClearanceHistory()
+    for n, c in enumerate(ordered):
+        both.add(*c)
+        if n not in gone:
+            kept.add(*c)
+    for n in gone:
+        both.remove(*ordered[n])
+    t = ordered[-1][1] + timedelta(hours=1)
+    both.advance(t)  # stream time as the removed ones had brought it
+    kept.advance(t)
+    assert forecasts_of(both, t) == forecasts_of(kept, t)
+    assert both.days() == kept.days()
+
+
+def test_a_history_stored_day_by_day_reads_back_the_same() -> None:
+    history = ClearanceHistory()
+    for day in range(120):  # more days than the window: the first 30 have left it
+        for n in range(day % 7 + 1):
+            history.add(Group(PORTS[day % 2], "GREEN", GOODS[n % 2], bool(n % 3)),
+                        T0 + timedelta(days=day), (day * 7 + n * 13) % 90 + 0.25)
+    stored = {day: history.day_json(day) for day in history.days()}
+    assert len(stored) == 90
+    again = ClearanceHistory()
+    for day, data in stored.items():
+        again.load_day(day, data)
+    assert again.today == history.today
+    t = T0 + timedelta(days=120)
+    assert forecasts_of(again, t) == forecasts_of(history, t)
+    assert any(f is not None for f in forecasts_of(again, t))
+
+
+def test_the_band_of_a_port_and_channel() -> None:
+    history = ClearanceHistory()
+    assert history.band("CNNGB", "STANDARD") is None
+    steady(history, GROUP, [float(h) for h in range(1, 101)], T0)
+    assert history.band("CNNGB", "STANDARD") == (100, [10.0, 50.0, 90.0])
+    assert history.band("CNNGB", "GREEN") is None

@@ -169,7 +169,7 @@ async def test_each_principal_may_do_what_it_is_for_and_nothing_else(
     assert "returns" not in WRITES["erp"]
     for user, topics in (("dashboard", ("declaration-status", "clearance-kpis")),
                          ("api", ("declaration-status", "clearance-kpis", "dead-letters",
-                                  "firm-facts"))):
+                                  "firm-facts", "forecast-basis"))):
         for topic in topics:
             offsets = await end_offsets(as_user(secured, user), topic)
             assert [tp.topic for tp in offsets] == [f"{PREFIX}.{topic}"]

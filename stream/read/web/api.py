@@ -65,6 +65,7 @@ class Api:
     tokens: TokenStore
     policy: Policy
     ready: Callable[[], bool]
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # when a forecast is made
 
     def principal(self, request: web.Request) -> Principal:
         tokens = self.tokens.current()
@@ -82,7 +83,12 @@ class Api:
         status = self.read_model.status(declaration_id)
         if status is None or not principal.may_see(status.get("buyer_id")):
             raise ApiError(404, f"no declaration {declaration_id}")
-        return status
+        return self.with_forecast(status, self.clock())
+
+    def with_forecast(self, update: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The update as published, and its expected release made at ``now`` (computed
+        when asked: it moves as time passes, so it is never part of the update)."""
+        return {**update, **self.read_model.forecasts.expected_release(update, now)}
 
     def buyer_declarations(self, request: web.Request, buyer_id: str) -> dict[str, Any]:
         principal = self.principal(request)
@@ -94,6 +100,8 @@ class Api:
         total, items = self.read_model.declarations_of(
             buyer_id, status.upper() if status else None, (page - 1) * size, size)
         more = page * size < total
+        now = self.clock()  # one moment for the whole page
+        items = [self.with_forecast(item, now) for item in items]
         return {
             "buyer_id": buyer_id, "status": status, "page": page, "page_size": size,
             "total": total, "next_page": page + 1 if more else None, "items": items,

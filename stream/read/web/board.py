@@ -15,7 +15,10 @@ def board_data(api: Api, request: web.Request) -> dict[str, Any]:
     if principal.role != "ops":
         raise ApiError(403, "the board needs an ops token")
     read_model = api.read_model
-    ordered = sorted(read_model.kpis.values(), key=lambda k: (k["port"], k["channel"]))
+    ordered = [
+        {**kpi, "expected_band": read_model.forecasts.band(kpi["port"], kpi["channel"])}
+        for kpi in sorted(read_model.kpis.values(), key=lambda k: (k["port"], k["channel"]))
+    ]
     return {
         "total": read_model.total(),
         "open": read_model.open_count(),

@@ -28,4 +28,8 @@ def mount(
     board.add_routes(router, answers)
     metrics.open_declarations.set_function(read_model.open_count)
     metrics.unreadable_outputs.set_function(lambda: feed.malformed)
+    forecasts = read_model.forecasts
+    metrics.forecast_coverage.set_function(lambda: forecasts.share("inside"))
+    metrics.forecast_by_p50.set_function(lambda: forecasts.share("by_p50"))
+    metrics.forecasts_scored.set_function(lambda: forecasts.calibration["scored"])
     return answers

@@ -10,17 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from schemas.events import Event, FirmEvent, InspectionOrdered
-from schemas.outputs import Status
-from stream.core.declaration import DeclarationView, Timeline
+from schemas.events import Event, FirmEvent
 from stream.core.eligibility import FirmHistory
-from stream.core.forecast import ClearanceHistory, ExpectedRelease, Group, goods_category
+from stream.core.forecast import ClearanceHistory, ExpectedRelease, Group
+from stream.core.forecast_basis import NOT_OPEN, group_of
 from stream.core.lifecycle import DeclarationState
 from stream.core.policy import Policy
 from stream.ingest import Decoded, decode
 from stream.tools.scenario import Message, iter_scenario
-
-CLOSED = {Status.RELEASED, Status.DEPARTED, Status.RETURNED, Status.WITHDRAWN}
 
 
 @dataclass(frozen=True)
@@ -89,10 +86,10 @@ class EtaCheck:
         view, _ = step.status
         if before is not None and before["status"] == view.status.value:
             return
-        group = group_of(state, view)
+        group = group_of(view, state.events.values())
         if group is None:
             return
-        if view.status in CLOSED:
+        if view.status in NOT_OPEN:
             if view.released_at is not None and view.clearance_hours is not None:
                 self._observed.append((group, view.released_at, view.clearance_hours))
             return
@@ -112,16 +109,6 @@ class EtaCheck:
         if view is None or view["released_at"] is None:
             return None
         return datetime.fromisoformat(view["released_at"].replace("Z", "+00:00"))
-
-
-def group_of(state: DeclarationState, view: DeclarationView) -> Group | None:
-    """The declaration's group as known now (None before a filing decided its channel)."""
-    if view.port is None or view.channel is None:  # both come with the filing
-        return None
-    timeline = Timeline(state.events.values())
-    inspected = timeline.first(InspectionOrdered) is not None
-    content = timeline.contents()[-1]  # the filing, or its latest amendment
-    return Group(view.port, view.channel.value, goods_category(content.lines), inspected)
 
 
 def check_file(path: Path, policy: Policy, window_days: int = 90,

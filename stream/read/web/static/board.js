@@ -61,6 +61,10 @@ function drawChart(kpis) {
     chart.update("none");
   }
 }
+function band(b) {
+  // The p10-p90 hours a declaration filed now is expected in ("–": too little history).
+  return b ? b.p10_hours + "–" + b.p90_hours : "–";
+}
 function render(data) {
   bars($("statuses"), Object.entries(data.statuses));
   $("total").textContent = data.total;
@@ -70,7 +74,8 @@ function render(data) {
     tr.append(cell(k.port), cell(k.channel, k.channel), cell(k.released, "num"),
       cell(k.mean_clearance_hours, "num"), cell(k.p50_clearance_hours, "num"),
       cell(k.p95_clearance_hours, "num"),
-      cell((100 * k.within_24h_share).toFixed(1) + "%", "num"));
+      cell((100 * k.within_24h_share).toFixed(1) + "%", "num"),
+      cell(band(k.expected_band), "num"));
     return tr;
   }));
   bars($("share"), data.kpis.map((k) => [k.port + " " + k.channel, k.within_24h_share]),
