@@ -1,13 +1,15 @@
 """How well the forecast of release is calibrated (a measurement, not a test).
 
     python -m bench.eta [--seed 11] [--history-days 60] [--days 30] [--tail-days 30]
+                        [--every HOURS]
 
 The simulator's traffic is written to an events file: ``--history-days`` of history, then
 the month whose forecasts are scored, then ``--tail-days`` in which most of them come
 true. ``customs-stream eta-check --since --until --json`` runs on it in a child process,
 and on every scenario of tests/scenarios; prints, for the conditional forecast and the
 naive one, the share of releases inside [p10, p90], the share by p50, the Brier score
-of p_within_24h and the mean width of [p10, p90].
+of p_within_24h and the mean width of [p10, p90]. ``--every``: also forecast each open
+declaration that many hours apart (``eta-check --every``), as a buyer polling the API.
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ def show(name: str, report: dict[str, Any]) -> None:
           f"{'yes' if report['meets_targets'] else 'no'}")
     print(f"  conditional {figures(report)}")
     print(f"  naive       {figures(report['naive'])}")
+    waited = report["after_waiting"]
+    if waited["conditional"]["scored"]:
+        print("  made after some time waited:")
+        print(f"    conditional {figures(waited['conditional'])}")
+        print(f"    naive       {figures(waited['naive'])}")
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -76,6 +83,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--history-days", type=float, default=60.0)
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--tail-days", type=float, default=30.0)
+    parser.add_argument("--every", type=float, default=None)
     return parser
 
 
@@ -83,15 +91,16 @@ def main() -> None:
     args = arguments().parse_args()
     since = START + timedelta(days=args.history_days)
     until = since + timedelta(days=args.days)
+    every = ["--every", str(args.every)] if args.every else []
     with tempfile.TemporaryDirectory() as folder:
         events = Path(folder) / "traffic.jsonl"
         count = write_events(events, args.seed, args.history_days + args.days + args.tail_days)
         print(f"simulator, seed {args.seed}: {count} messages; forecasts scored from "
               f"{since:%Y-%m-%d} to {until:%Y-%m-%d}")
         show("simulator", eta_check(events, "--since", since.isoformat(),
-                                    "--until", until.isoformat()))
+                                    "--until", until.isoformat(), *every))
     for scenario in sorted((ROOT / "tests" / "scenarios").glob("*/events.jsonl")):
-        show(scenario.parent.name, eta_check(scenario))
+        show(scenario.parent.name, eta_check(scenario, *every))
 
 
 if __name__ == "__main__":

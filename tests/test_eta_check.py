@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -15,6 +15,7 @@ from stream.ingest import Decoded, decode
 from stream.settings import Settings, policy_of
 from stream.tools.eta.check import EtaCheck, check_file
 from stream.tools.scenario import Message, read_scenario
+from tests.builders import enrolled
 from tests.conftest import ROOT
 
 MONTH = ROOT / "tests" / "scenarios" / "07-port-month" / "events.jsonl"
@@ -47,6 +48,8 @@ def test_the_json_report_lists_every_forecast_and_scores_the_released() -> None:
     by_p50 = sum(instant(f["released_at"]) <= instant(f["p50_at"]) for f in released)
     assert report["share_before_p50"] == round(by_p50 / len(released), 4)
     assert set(report["by_port_and_channel"]) >= {"CNNGB/GREEN", "CNNGB/STANDARD"}
+    waited = [f for f in released if instant(f["made_at"]) > instant(f["declared_at"])]
+    assert 0 < len(waited) == report["after_waiting"]["conditional"]["scored"] < len(released)
 
 
 def test_a_forecast_reads_nothing_from_after_its_moment() -> None:
@@ -85,3 +88,31 @@ def test_a_bad_time_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not an RFC 3339 time" in result.output
     missing = CliRunner().invoke(app, ["eta-check", str(tmp_path / "none.jsonl")])
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_regular_forecasts_while_open_read_nothing_from_after_their_moment() -> None:
+    """``--every``: forecasts also every 12 hours of each open declaration's wait, besides
+    those at its status changes; each made again from only the messages before its
+    moment (and one unrelated later fact, so that time moves past it) is the same."""
+    policy, every = policy_of(Settings()), timedelta(hours=12)
+    plain, check = check_file(MONTH, policy), check_file(MONTH, policy, every=every)
+    changes = {(f.declaration_id, f.made_at) for f in plain.forecasts}
+    regular = [f for f in check.forecasts if (f.declaration_id, f.made_at) not in changes]
+    assert len(check.forecasts) == len(plain.forecasts) + len(regular)
+    assert len(regular) > 2 * len(plain.forecasts)
+    for f in regular:
+        waited = f.made_at - f.declared_at
+        assert waited > timedelta(0) and waited % every == timedelta(0), f
+        released_at = check.released_at(f.declaration_id)
+        assert released_at is None or f.made_at < released_at  # only while open
+    messages = [m for m in read_scenario(MONTH) if isinstance(m, Message)]
+    for forecast in random.Random(7).sample([f for f in regular if f.conditional], 5):
+        later = enrolled((forecast.made_at + timedelta(seconds=1)).isoformat(),
+                         firm_id="91330206MA2A000000")
+        known = [m for m in messages if before(m, forecast.made_at - timedelta(microseconds=1))]
+        truncated = EtaCheck(policy, every=every)
+        truncated.run([*known, Message("firms", b"91330206MA2A000000",
+                                       json.dumps(later).encode())])
+        again = [f for f in truncated.forecasts if f.declaration_id == forecast.declaration_id
+                 and f.made_at == forecast.made_at]
+        assert again == [forecast]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,11 @@ def eta_check(
                                  "before are history")
     ] = None,
     until: Annotated[str | None, typer.Option(help="... and before (RFC 3339)")] = None,
+    every: Annotated[
+        float | None, typer.Option(help="Also forecast each open declaration this many "
+                                   "hours apart from its filing (as a buyer polling the API)",
+                                   min=0.01)
+    ] = None,
 ) -> None:
     """Forecast every open declaration of an events file at each change of its status,
     from what was known then, and compare with when it was released: coverage of
@@ -40,7 +46,8 @@ def eta_check(
 
     window = instant(since, "--since"), instant(until, "--until")
     try:
-        document = report(check_file(events, policy_of(_settings()), window_days, *window))
+        document = report(check_file(events, policy_of(_settings()), window_days, *window,
+                                     every=timedelta(hours=every) if every else None))
     except (PolicyError, ScenarioError, OSError) as exc:
         fail(str(exc))
     if as_json:

@@ -41,7 +41,29 @@ BUYERS = [f"buyer-{n:03d}" for n in range(1, 13)]
 # The published figures the traffic is calibrated to (each checked by a test):
 NINGBO_GREEN_DAYS, NINGBO_STANDARD_DAYS = 2.1, 5.8  # mean days, filing to release
 DALIAN_WITHIN_24H = 0.982  # share of Dalian declarations cleared within 24 hours
-DALIAN_MEAN_HOURS = 24 / math.log(1 / (1 - DALIAN_WITHIN_24H))  # exponential: that share
+# Filing to release is the sum of a few steps (documents, risk check, release), each
+# taking an exponential time: an Erlang distribution. Unlike one exponential, it has a
+# memory: a declaration that has waited long is nearer its release (as real clearance).
+CLEARANCE_STEPS = 3
+
+
+def _erlang_within(hours: float, scale: float, steps: int = CLEARANCE_STEPS) -> float:
+    """P(an Erlang time of ``steps`` steps of mean ``scale`` hours <= ``hours``)."""
+    x = hours / scale
+    return 1 - math.exp(-x) * sum(x**i / math.factorial(i) for i in range(steps))
+
+
+def _dalian_step_hours() -> float:
+    """The mean step that clears DALIAN_WITHIN_24H of declarations within 24 hours."""
+    low, high = 0.01, 24.0
+    for _ in range(60):  # bisection: the share within 24 h falls as the step grows
+        middle = (low + high) / 2
+        low, high = (middle, high) if _erlang_within(24, middle) > DALIAN_WITHIN_24H else (
+            low, middle)
+    return low
+
+
+DALIAN_STEP_HOURS = _dalian_step_hours()
 ON_SCHEDULE = 0.96  # departures within the grace of their schedule (e-Port Link: over 95%)
 
 
@@ -212,9 +234,9 @@ class Traffic:
         """Filing to release, before any inspection: Dalian's in hours (nearly all
         within a day), elsewhere Ningbo's green and standard figures, in days."""
         if port == "CNDLC":
-            return timedelta(hours=self.rng.expovariate(1 / DALIAN_MEAN_HOURS))
+            return timedelta(hours=self.rng.gammavariate(CLEARANCE_STEPS, DALIAN_STEP_HOURS))
         mean = NINGBO_GREEN_DAYS if green else NINGBO_STANDARD_DAYS
-        return timedelta(days=self.rng.expovariate(1 / mean))
+        return timedelta(days=self.rng.gammavariate(CLEARANCE_STEPS, mean / CLEARANCE_STEPS))
 
     def _schedule(self, at: datetime, departure: datetime | None) -> datetime:
         """The departure the ERP planned: met (within the grace) by ON_SCHEDULE of them."""

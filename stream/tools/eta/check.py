@@ -5,9 +5,10 @@ from the clearances observed until then, and the naive one beside it."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from schemas.events import Event, FirmEvent
@@ -26,6 +27,7 @@ class Forecast:
 
     declaration_id: str
     made_at: datetime
+    declared_at: datetime
     group: Group
     conditional: ExpectedRelease | None
     naive: ExpectedRelease | None
@@ -39,6 +41,9 @@ class EtaCheck:
     # ``since`` are the history they read, those after ``until`` tell when they came true.
     since: datetime | None = None
     until: datetime | None = None
+    # Also forecast each open declaration this often after its filing (what a buyer who
+    # polls the API sees), not only at its status changes; None: not.
+    every: timedelta | None = None
     history: ClearanceHistory = field(init=False)
     states: dict[str, DeclarationState] = field(default_factory=dict)
     firms: dict[str, FirmHistory] = field(default_factory=dict)
@@ -48,6 +53,8 @@ class EtaCheck:
     # forecast reads only what was observed before its moment).
     _observed: list[tuple[Group, datetime, float]] = field(default_factory=list)
     _now: datetime | None = None
+    _open: dict[str, tuple[Group, datetime]] = field(default_factory=dict)  # group, filed
+    _due: list[tuple[datetime, str]] = field(default_factory=list)  # the next moments (heap)
 
     def __post_init__(self) -> None:
         self.history = ClearanceHistory(self.window_days)
@@ -68,9 +75,8 @@ class EtaCheck:
     def _take(self, event: Event, digest: str, ref: str) -> None:
         t = event.occurred_at
         if self._now is not None and t > self._now:
-            for observed, released_at, hours in self._observed:
-                self.history.add(observed, released_at, hours)
-            self._observed.clear()
+            self._forecast_due(t)
+            self._count_observed()
         self._now = t
         if isinstance(event, FirmEvent):
             self.firms.setdefault(event.firm_id, FirmHistory()).add(event)
@@ -84,24 +90,53 @@ class EtaCheck:
         if step.status is None:
             return
         view, _ = step.status
-        if before is not None and before["status"] == view.status.value:
-            return
         group = group_of(view, state.events.values())
-        if group is None:
+        if group is None or view.declared_at is None:
+            return
+        if view.status in NOT_OPEN:
+            self._open.pop(declaration_id, None)
+        else:
+            if declaration_id not in self._open and self.every is not None:
+                heapq.heappush(self._due, (view.declared_at + self.every, declaration_id))
+            self._open[declaration_id] = group, view.declared_at
+        if before is not None and before["status"] == view.status.value:
             return
         if view.status in NOT_OPEN:
             if view.released_at is not None and view.clearance_hours is not None:
                 self._observed.append((group, view.released_at, view.clearance_hours))
             return
-        assert view.declared_at is not None  # a group needs a filing
+        self._forecast(declaration_id, group, view.declared_at, t)
+
+    def _forecast(self, declaration_id: str, group: Group, declared_at: datetime,
+                  t: datetime) -> None:
         if (self.since is not None and t < self.since) or (self.until is not None
                                                            and t >= self.until):
             return
         self.forecasts.append(Forecast(
-            declaration_id, t, group,
-            self.history.forecast(group, view.declared_at, t),
-            self.history.forecast(group, view.declared_at, t, conditional=False),
+            declaration_id, t, declared_at, group,
+            self.history.forecast(group, declared_at, t),
+            self.history.forecast(group, declared_at, t, conditional=False),
         ))
+
+    def _count_observed(self) -> None:
+        """Count the clearances observed at the current instant (time moves past it)."""
+        for observed, released_at, hours in self._observed:
+            self.history.add(observed, released_at, hours)
+        self._observed.clear()
+
+    def _forecast_due(self, t: datetime) -> None:
+        """The regular forecasts due before ``t``, each from what was observed before its
+        moment (nothing happened between the current instant and ``t``)."""
+        every = self.every
+        while every is not None and self._due and self._due[0][0] < t:
+            moment, declaration_id = heapq.heappop(self._due)
+            if self._now is not None and moment > self._now:
+                self._count_observed()
+            known = self._open.get(declaration_id)
+            if known is None:
+                continue  # no longer open
+            self._forecast(declaration_id, *known, moment)
+            heapq.heappush(self._due, (moment + every, declaration_id))
 
     def released_at(self, declaration_id: str) -> datetime | None:
         """When the declaration was released, as the whole file tells (None: never)."""
@@ -112,7 +147,8 @@ class EtaCheck:
 
 
 def check_file(path: Path, policy: Policy, window_days: int = 90,
-               since: datetime | None = None, until: datetime | None = None) -> EtaCheck:
-    check = EtaCheck(policy, window_days, since, until)
+               since: datetime | None = None, until: datetime | None = None,
+               every: timedelta | None = None) -> EtaCheck:
+    check = EtaCheck(policy, window_days, since, until, every)
     check.run(step for step in iter_scenario(path) if isinstance(step, Message))
     return check

@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.types import format_instant
 from stream.core.forecast import ExpectedRelease
-from stream.tools.eta.check import EtaCheck
+from stream.tools.eta.check import EtaCheck, Forecast
 
 COVERAGE_TARGET = (0.75, 0.85)  # the share of releases inside [p10, p90]
 MEDIAN_TARGET = (0.45, 0.55)  # the share released at or before p50
@@ -70,13 +70,14 @@ class Score:
 def report(check: EtaCheck) -> dict[str, Any]:
     """The check's report as JSON values (the ``--json`` document)."""
     conditional, naive = Score(), Score()
+    waited_conditional, waited_naive = Score(), Score()  # made after the filing moment
     groups: dict[str, tuple[Score, Score]] = defaultdict(lambda: (Score(), Score()))
     made = unforecast = unreleased = 0
     listed: list[dict[str, Any]] = []
     for f in check.forecasts:
         made += 1
         released_at = check.released_at(f.declaration_id)
-        listed.append(_listed(f.declaration_id, f.made_at, f.conditional, released_at))
+        listed.append(_listed(f, released_at))
         if f.conditional is None:
             unforecast += 1
             continue
@@ -85,8 +86,11 @@ def report(check: EtaCheck) -> dict[str, Any]:
             continue
         within = _within_24h(check, f.declaration_id)
         by_group = groups[f"{f.group.port}/{f.group.channel}"]
-        for score, forecast in ((conditional, f.conditional), (naive, f.naive),
-                                (by_group[0], f.conditional), (by_group[1], f.naive)):
+        pairs = [(conditional, f.conditional), (naive, f.naive),
+                 (by_group[0], f.conditional), (by_group[1], f.naive)]
+        if f.made_at > f.declared_at:  # where the two may differ: time has been waited
+            pairs += [(waited_conditional, f.conditional), (waited_naive, f.naive)]
+        for score, forecast in pairs:
             if forecast is not None:
                 score.add(forecast, released_at, within)
     summary = conditional.to_json()
@@ -98,6 +102,9 @@ def report(check: EtaCheck) -> dict[str, Any]:
         "meets_targets": conditional.meets_targets,
         "sharper_than_naive": _sharper(conditional, naive),
         "naive": naive.to_json(),
+        "after_waiting": {"conditional": waited_conditional.to_json(),
+                          "naive": waited_naive.to_json(),
+                          "sharper_than_naive": _sharper(waited_conditional, waited_naive)},
         "by_port_and_channel": {
             name: {"conditional": c.to_json(), "naive": n.to_json()}
             for name, (c, n) in sorted(groups.items())
@@ -118,9 +125,11 @@ def _within_24h(check: EtaCheck, declaration_id: str) -> bool:
     return bool(view and view["within_24h"])
 
 
-def _listed(declaration_id: str, made_at: datetime, forecast: ExpectedRelease | None,
-            released_at: datetime | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"declaration_id": declaration_id, "made_at": format_instant(made_at)}
+def _listed(made: Forecast, released_at: datetime | None) -> dict[str, Any]:
+    forecast = made.conditional
+    entry: dict[str, Any] = {"declaration_id": made.declaration_id,
+                             "declared_at": format_instant(made.declared_at),
+                             "made_at": format_instant(made.made_at)}
     if forecast is None:
         entry.update(p10_at=None, p50_at=None, p90_at=None, p_within_24h=None,
                      reason="INSUFFICIENT_HISTORY")
@@ -151,6 +160,10 @@ def lines(document: dict[str, Any]) -> Iterable[str]:
         f"no (fewer than {ENOUGH} scored)" if document["scored"] < ENOUGH else "no")
     yield f"meets the calibration targets: {verdict}; " \
           f"sharper than the naive forecast: {_yes(document['sharper_than_naive'])}"
+    waited = document["after_waiting"]
+    yield "made after some time waited (at filing the two forecasts are the same):"
+    yield f"  conditional: {figures(waited['conditional'])}"
+    yield f"  naive:       {figures(waited['naive'])}"
     yield "p_within_24h by decile (forecasts, mean p, released within 24 h):"
     for row in document["reliability_24h"]:
         yield (f"  {row['decile']}: {row['forecasts']}, {row['mean_p']:.3f}, "
