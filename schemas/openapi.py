@@ -91,10 +91,10 @@ def _declaration(status: dict[str, Any]) -> dict[str, Any]:
             "expected_release": {"oneOf": [_ref("ExpectedRelease"), {"type": "null"}]},
             "expected_release_note": {
                 "type": "string",
-                "enum": ["INSUFFICIENT_HISTORY", "NOT_OPEN", "BASIS_PENDING"],
+                "enum": ["INSUFFICIENT_HISTORY", "NOT_OPEN", "NOT_FILED", "BASIS_PENDING"],
                 "description": "why expected_release is null: too few past clearances of "
-                "its group; released, departed, returned or withdrawn; or its basis not "
-                "read yet",
+                "its group; released, departed, returned or withdrawn; not filed yet; or "
+                "its basis not read yet",
             },
         },
     }

@@ -27,6 +27,7 @@ from stream.core.forecast_basis import NOT_OPEN, Basis
 MADE = 20  # the latest forecasts kept per open declaration, to score at its release
 NOT_OPEN_NOTE = "NOT_OPEN"  # released, departed, returned or withdrawn: nothing to forecast
 BASIS_PENDING = "BASIS_PENDING"  # open, but its basis is not read yet
+NOT_FILED = "NOT_FILED"  # events of it are known, its filing not yet
 _STATE = b"m\0forecast"
 _NOT_OPEN = frozenset(s.value for s in NOT_OPEN)
 
@@ -110,8 +111,10 @@ class ReleaseForecasts:
     def expected_release(self, update: dict[str, Any], now: datetime) -> dict[str, Any]:
         """``expected_release`` for a declaration's latest update, made at ``now`` from
         the clearances read so far, and when it is null, ``expected_release_note``: why."""
-        if update["status"] in _NOT_OPEN or update.get("declared_at") is None:
+        if update["status"] in _NOT_OPEN:
             return {"expected_release": None, "expected_release_note": NOT_OPEN_NOTE}
+        if update.get("declared_at") is None:
+            return {"expected_release": None, "expected_release_note": NOT_FILED}
         entry = self._entry(update["declaration_id"])
         if entry is None:
             return {"expected_release": None, "expected_release_note": BASIS_PENDING}

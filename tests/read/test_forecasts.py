@@ -82,6 +82,8 @@ def test_why_there_is_no_forecast(tmp_path: Path) -> None:
     now = T0 + timedelta(days=3)
     closed = store.forecasts.expected_release(update(declaration(1), "RELEASED"), now)
     assert closed == {"expected_release": None, "expected_release_note": "NOT_OPEN"}
+    unfiled = {**update(), "status": "AWAITING_DECLARATION", "declared_at": None}
+    assert store.forecasts.expected_release(unfiled, now)["expected_release_note"] == "NOT_FILED"
     pending = store.forecasts.expected_release(update(), now)  # its basis not read yet
     assert pending == {"expected_release": None, "expected_release_note": "BASIS_PENDING"}
     store.apply_basis(Basis(OPEN_ID, GROUP, now, False, None, None, now))  # withdrawn
