@@ -15,9 +15,11 @@ from stream.runtime.outbox import Outbox, Output
 class Event:
     def __init__(self, name: str, log: list[str]) -> None:
         self.name, self.log = name, log
+        self.acked = asyncio.Event()
 
     def ack(self) -> None:
         self.log.append(f"ack {self.name}")
+        self.acked.set()
 
 
 def output(name: str) -> Output:
@@ -36,27 +38,35 @@ def pending() -> asyncio.Future[Any]:
 
 
 async def handled(box: Outbox, log: list[str], name: str, *writes: asyncio.Future[Any],
-                  outputs: tuple[str, ...] = ()) -> None:
+                  outputs: tuple[str, ...] = ()) -> Event:
     """One message handled: its table writes, its outputs, then the seal."""
     box.writes.extend(writes)
     box.outputs.extend(output(o) for o in outputs)
-    await box.seal([Event(name, log)])
+    event = Event(name, log)
+    await box.seal([event])
+    return event
 
 
 async def settle() -> None:
+    """Turns of the event loop in which nothing may happen: only for what must not (what
+    must happen is waited for, with ``acknowledged``)."""
     for _ in range(5):
         await asyncio.sleep(0)
+
+
+async def acknowledged(event: Event) -> None:
+    await asyncio.wait_for(event.acked.wait(), timeout=5)
 
 
 async def test_outputs_wait_for_the_writes_of_their_message_and_the_ack_for_the_outputs() -> None:
     log: list[str] = []
     box = recording(log)
     write = pending()
-    await handled(box, log, "1", write, outputs=("a",))
+    first = await handled(box, log, "1", write, outputs=("a",))
     await settle()
     assert log == [] and box.held == 1  # the state is not stored yet: nothing leaves
     write.set_result(None)
-    await settle()
+    await acknowledged(first)
     assert log == ["send b'a'", "ack 1"] and box.held == 0
 
 
@@ -65,11 +75,11 @@ async def test_outputs_leave_in_the_order_they_were_made() -> None:
     box = recording(log)
     write = pending()
     await handled(box, log, "1", write, outputs=("first",))
-    await handled(box, log, "2", outputs=("second",))  # no writes, yet it waits its turn
+    second = await handled(box, log, "2", outputs=("second",))  # no writes, yet waits
     await settle()
     assert log == []
     write.set_result(None)
-    await settle()
+    await acknowledged(second)
     assert log == ["send b'first'", "ack 1", "send b'second'", "ack 2"]
 
 
@@ -93,14 +103,13 @@ async def test_a_lost_write_stops_the_worker_before_its_outputs_leave(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     log: list[str] = []
-    stops: list[str] = []
-    monkeypatch.setattr(outbox_module, "fail_stop", stops.append)
+    stopped: asyncio.Future[str] = pending()
+    monkeypatch.setattr(outbox_module, "fail_stop", stopped.set_result)
     box = recording(log)
     write = pending()
     await handled(box, log, "1", write, outputs=("a",))
     write.set_exception(RuntimeError("changelog down"))
-    await settle()
-    assert stops and "lost" in stops[0]
+    assert "lost" in await asyncio.wait_for(stopped, timeout=5)
     assert "ack 1" not in log
 
 
@@ -116,8 +125,8 @@ async def test_a_full_outbox_holds_the_handler_back() -> None:
     await settle()
     assert not second.done()  # two messages wait: the handler waits too
     write.set_result(None)
-    await settle()
-    assert second.done() and log[-1] == "ack 1"
+    await asyncio.wait_for(second, timeout=5)
+    assert log[-1] == "ack 1"
 
 
 async def test_messages_are_acknowledged_in_the_order_they_came() -> None:
@@ -125,9 +134,9 @@ async def test_messages_are_acknowledged_in_the_order_they_came() -> None:
     box = recording(log)
     write = pending()
     await handled(box, log, "1", write, outputs=("a",))
-    await handled(box, log, "2")  # nothing to send, yet after message 1
+    second = await handled(box, log, "2")  # nothing to send, yet after message 1
     await settle()
     assert log == []
     write.set_result(None)
-    await settle()
+    await acknowledged(second)
     assert log == ["send b'a'", "ack 1", "ack 2"]
