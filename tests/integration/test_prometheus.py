@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -41,8 +42,11 @@ def query(port: int, expr: str) -> list[Any]:
 
 
 async def test_every_dashboard_query_returns_data(
-    served: tuple[int, ReplayRun], tmp_path: Path
+    served: tuple[int, ReplayRun], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The notifier's own account, should its deliveries not come (once in CI they did
+    # not within 300 s, with nothing at warning level to say why).
+    monkeypatch.setenv("CUSTOMS_STREAM_WORKER_LOG_LEVEL", "info")
     worker_port, run = served
     receiver = Receiver([], lambda webhook_id, _: 503 if webhook_id.endswith(":1") else 200)
     url = await receiver.start()
@@ -66,8 +70,12 @@ async def test_every_dashboard_query_returns_data(
 
 async def scraped(worker_port: int, notifier_port: int, tmp_path: Path, receiver: Receiver,
                   notifier: WorkerProcess) -> None:
+    deadline = time.monotonic() + 120
     while len(receiver.delivered()) < 3:  # the notifier's metrics have something to say
         notifier.check_alive()
+        assert time.monotonic() < deadline, (
+            f"{len(receiver.delivered())} webhooks delivered in 120 s; the notifier's log "
+            f"ends: {notifier.log_tail()}")
         await asyncio.sleep(0.2)
     prometheus = shutil.which("prometheus")
     assert prometheus, "Debian's prometheus package is needed (`make test` installs it)"
