@@ -43,6 +43,15 @@ def format_instant(value: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
+def parse_instant(text: str) -> datetime:
+    """An instant written by ``format_instant`` (or any ISO 8601 time with an offset),
+    in UTC; ValueError when it has no offset."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"{text} has no offset")
+    return value.astimezone(UTC)
+
+
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_require_text),

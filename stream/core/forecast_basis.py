@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from schemas.events import (
@@ -19,7 +19,7 @@ from schemas.events import (
     LifecycleEvent,
 )
 from schemas.outputs import Status
-from schemas.types import format_instant
+from schemas.types import format_instant, parse_instant
 from stream.core.declaration import DeclarationView
 from stream.core.eligibility import order_key
 from stream.core.forecast import Group, goods_category
@@ -68,11 +68,9 @@ class Basis:
         return self.released_at, self.clearance_hours
 
     def signature(self) -> list[Any]:
-        """What a change of is published (not ``as_of``: a later event that changes
-        nothing of the forecast publishes nothing)."""
-        g = self.group
-        return [g.port, g.channel, g.goods, g.inspected, format_instant(self.declared_at),
-                self.open, _instant(self.released_at), self.clearance_hours]
+        """What a change of is published: the published fields but the id and ``as_of``
+        (a later event that changes nothing of the forecast publishes nothing)."""
+        return [v for k, v in self.to_json().items() if k not in ("declaration_id", "as_of")]
 
     def to_json(self) -> dict[str, Any]:
         g = self.group
@@ -94,9 +92,9 @@ class Basis:
                       bool(data["inspected"]))
         released = data["released_at"]
         return cls(
-            _text(data, "declaration_id"), group, _parse(_text(data, "declared_at")),
-            bool(data["open"]), _parse(released) if released is not None else None,
-            float(hours) if hours is not None else None, _parse(_text(data, "as_of")),
+            _text(data, "declaration_id"), group, parse_instant(_text(data, "declared_at")),
+            bool(data["open"]), parse_instant(released) if released is not None else None,
+            float(hours) if hours is not None else None, parse_instant(_text(data, "as_of")),
         )
 
 
@@ -113,13 +111,6 @@ def basis_of(view: DeclarationView, events: Iterable[LifecycleEvent]) -> Basis |
 
 def _instant(t: datetime | None) -> str | None:
     return format_instant(t) if t is not None else None
-
-
-def _parse(text: str) -> datetime:
-    t = datetime.fromisoformat(text)
-    if t.tzinfo is None:
-        raise ValueError(f"{text} has no offset")
-    return t.astimezone(UTC)
 
 
 def _text(data: dict[str, Any], name: str) -> str:

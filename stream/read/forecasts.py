@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from schemas.types import format_instant
+from schemas.types import format_instant, parse_instant
 from stream.core.forecast import INSUFFICIENT_HISTORY, ClearanceHistory, day_of
 from stream.core.forecast_basis import NOT_OPEN, Basis
 
@@ -29,7 +29,6 @@ NOT_OPEN_NOTE = "NOT_OPEN"  # released, departed, returned or withdrawn: nothing
 BASIS_PENDING = "BASIS_PENDING"  # open, but its basis is not read yet
 NOT_FILED = "NOT_FILED"  # events of it are known, its filing not yet
 _STATE = b"m\0forecast"
-_NOT_OPEN = frozenset(s.value for s in NOT_OPEN)
 
 Get = Callable[[bytes], bytes | None]
 Put = Callable[[bytes, bytes | None], None]
@@ -89,8 +88,8 @@ class ReleaseForecasts:
     def _score(self, made: list[list[str]], released_at: datetime) -> None:
         for p10, p50, p90 in made:
             self.calibration["scored"] += 1
-            self.calibration["inside"] += _at(p10) <= released_at <= _at(p90)
-            self.calibration["by_p50"] += released_at <= _at(p50)
+            self.calibration["inside"] += parse_instant(p10) <= released_at <= parse_instant(p90)
+            self.calibration["by_p50"] += released_at <= parse_instant(p50)
 
     def flush(self) -> None:
         """Put what changed since the last flush (the read model's commit writes it)."""
@@ -111,7 +110,7 @@ class ReleaseForecasts:
     def expected_release(self, update: dict[str, Any], now: datetime) -> dict[str, Any]:
         """``expected_release`` for a declaration's latest update, made at ``now`` from
         the clearances read so far, and when it is null, ``expected_release_note``: why."""
-        if update["status"] in _NOT_OPEN:
+        if update["status"] in NOT_OPEN:  # a StrEnum's members are its values
             return {"expected_release": None, "expected_release_note": NOT_OPEN_NOTE}
         if update.get("declared_at") is None:
             return {"expected_release": None, "expected_release_note": NOT_FILED}
@@ -139,7 +138,3 @@ class ReleaseForecasts:
         """The share of scored forecasts whose release was ``inside`` or ``by_p50``."""
         scored = self.calibration["scored"]
         return self.calibration[of] / scored if scored else float("nan")
-
-
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from schemas.events import Event, FirmEvent
+from schemas.types import parse_instant
 from stream.core.eligibility import FirmHistory
 from stream.core.forecast import ClearanceHistory, ExpectedRelease, Group
 from stream.core.forecast_basis import NOT_OPEN, group_of
@@ -143,7 +144,7 @@ class EtaCheck:
         view = self.states[declaration_id].published_view
         if view is None or view["released_at"] is None:
             return None
-        return datetime.fromisoformat(view["released_at"].replace("Z", "+00:00"))
+        return parse_instant(view["released_at"])
 
 
 def check_file(path: Path, policy: Policy, window_days: int = 90,
