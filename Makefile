@@ -41,4 +41,4 @@ asyncapi-parser:
 	    npm install --silent --no-audit --no-fund @asyncapi/parser@3.6.3 >/dev/null; }
 
 test: lint browser asyncapi-parser
-	$(BIN)/pytest --cov --cov-report=term --durations=30
+	$(BIN)/pytest -n 2 --dist loadscope --cov --cov-report=term --durations=30

@@ -4,8 +4,10 @@ one named by CUSTOMS_STREAM_TEST_BROKER."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,19 +20,54 @@ CACHE = ROOT / ".cache" / "customs-stream"
 TEST_BROKER_PORT = 29092
 
 
+def _external_broker() -> str | None:
+    return os.environ.get("CUSTOMS_STREAM_TEST_BROKER") or None
+
+
+@contextmanager
+def _one_process_at_a_time(lock: Path) -> Iterator[None]:
+    """Held by one test process at a time (the suite runs in two, pytest-xdist)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def kafka() -> Iterator[str]:
-    """Bootstrap address of a running broker for the whole test session."""
-    external = os.environ.get("CUSTOMS_STREAM_TEST_BROKER")
+def kafka() -> str:
+    """Bootstrap address of a running broker for the whole test session: the first test
+    process that needs it starts it (fetching Kafka on a fresh machine), the others wait
+    for that and share it; the session's main process stops it at the end."""
+    external = _external_broker()
     if external:
-        yield external
-        return
+        return external
     broker = LocalBroker(CACHE, TEST_BROKER_PORT)
-    was_running = broker.status().running
-    broker.start()
-    yield broker.bootstrap
-    if not was_running:
-        broker.stop()
+    with _one_process_at_a_time(CACHE / "test-broker.lock"):
+        broker.start()
+    return broker.bootstrap
+
+
+def _is_main_process(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # an xdist worker has its input
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _is_main_process(session.config) and not _external_broker():
+        running = LocalBroker(CACHE, TEST_BROKER_PORT).status().running
+        session.config.stash[_BROKER_WAS_RUNNING] = running
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the test broker if this session started it (a developer's running one stays)."""
+    if _is_main_process(session.config) and not session.config.stash.get(
+            _BROKER_WAS_RUNNING, True):
+        LocalBroker(CACHE, TEST_BROKER_PORT).stop()
+
+
+_BROKER_WAS_RUNNING = pytest.StashKey[bool]()
 
 
 @pytest.fixture

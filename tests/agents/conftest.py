@@ -87,6 +87,17 @@ class Captured:
             delivery.set_result(metadata)
 
 
+async def turns_until(done: Any, turns: int = 200) -> None:
+    """Run the event loop until ``done()`` holds, for at most ``turns`` turns: the agents
+    here do no I/O (the producer double answers at once), so what a test waits for is a
+    number of turns away, never a span of time."""
+    for _ in range(turns):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"not done within {turns} turns of the event loop")
+
+
 @pytest.fixture
 def pipeline_settings(tmp_path: Path) -> Settings:
     return Settings(web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://")

@@ -3,11 +3,10 @@ changelog write of their message is acknowledged, and in the order they were mad
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from stream.runtime.pipeline import Pipeline
-from tests.agents.conftest import Captured, read_from
+from tests.agents.conftest import Captured, read_from, turns_until
 from tests.builders import DECL, filed, lifecycle
 
 
@@ -19,17 +18,14 @@ async def test_outputs_wait_for_the_state_that_records_them(
         await agent.put(json.dumps(filed()).encode(), **read_from("declarations", DECL, 1))
         release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
         await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 2))
-        for _ in range(5):
-            await asyncio.sleep(0)
+        outbox = pipeline.handlers["lifecycle"].outlet.outbox
+        await turns_until(lambda: outbox.held == 2)
         assert captured.writes  # the state went to its changelog at once ...
         assert captured.sent == []  # ... and no output has left before it is stored
-        assert pipeline.handlers["lifecycle"].outlet.outbox.held == 2
         captured.hold = False
         captured.acknowledge()
-        for _ in range(20):
-            if captured.on("declaration-status") and len(captured.sent) >= 4:
-                break
-            await asyncio.sleep(0.01)
+        await turns_until(lambda: captured.on("declaration-status")
+                          and len(captured.sent) >= 4)
     statuses = [(s.value["sequence"], s.value["status"]) for s in captured.on(
         "declaration-status")]
     assert statuses == [(1, "ACCEPTED"), (2, "RELEASED")]  # in the order they were made

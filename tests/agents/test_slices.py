@@ -14,7 +14,7 @@ from stream.agents.common import partition_for
 from stream.agents.slices import Slice
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice
 from stream.runtime.pipeline import Pipeline
-from tests.agents.conftest import Captured, read_from
+from tests.agents.conftest import Captured, read_from, turns_until
 from tests.builders import DECL, filed, lifecycle
 
 
@@ -70,20 +70,14 @@ async def test_a_slice_writes_a_declaration_once_and_publishes_each_change(
                                 **read_from("declarations", DECL, 1), wait=False)
         second = await agent.put(json.dumps(release).encode(),
                                  **read_from("releases", DECL, 2), wait=False)
-        for _ in range(50):
-            if outbox.held:
-                break
-            await asyncio.sleep(0)
+        await turns_until(lambda: outbox.held)
         assert outbox.held == 1  # one seal for the two messages
         state_writes = [w for w in captured.writes if w.topic.endswith("state-changelog")]
         assert len(state_writes) == 1 and len(state_writes[0].value["events"]) == 2
         assert captured.sent == [] and not first.message.acked
         captured.hold = False
         captured.acknowledge()
-        for _ in range(50):
-            if second.message.acked:
-                break
-            await asyncio.sleep(0.01)
+        await turns_until(lambda: second.message.acked)
     statuses = [(s.value["sequence"], s.value["status"])
                 for s in captured.on("declaration-status")]
     assert statuses == [(1, "ACCEPTED"), (2, "RELEASED")]
@@ -104,27 +98,14 @@ async def test_a_rebalance_that_clears_the_queue_mid_slice_gets_the_slice_sealed
         release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
         await agent.put(json.dumps(release).encode(), **read_from("releases", DECL, 2),
                         wait=False)
-        for _ in range(50):
-            if table._record_cache:
-                break
-            await asyncio.sleep(0)
+        await turns_until(lambda: table._record_cache)
         assert table._record_cache and queue.qsize() == 1  # the first taken, unsealed
         pipeline.app.flow_control.clear()  # what Faust does as a rebalance begins
-        for _ in range(50):
-            if first.message.acked:
-                break
-            await asyncio.sleep(0)
+        await turns_until(lambda: first.message.acked)
         assert first.message.acked and queue.empty()
 
 
 # -- a partition's slice of a fetch, as Faust fix 10 hands it over -------------------------
-
-async def _until(done: Any, turns: int = 100) -> None:
-    for _ in range(turns):
-        if done():
-            return
-        await asyncio.sleep(0)
-
 
 async def test_a_fetch_slice_is_handled_record_by_record_and_sealed_once(
     pipeline: Pipeline, captured: Captured
@@ -136,7 +117,7 @@ async def test_a_fetch_slice_is_handled_record_by_record_and_sealed_once(
     outbox = pipeline.handlers["lifecycle"].outlet.outbox
     async with pipeline.app.agents["lifecycle"].test_context() as agent:
         channel = agent.stream().channel
-        await _until(lambda: hasattr(channel, "_cs_slice_limit"))
+        await turns_until(lambda: hasattr(channel, "_cs_slice_limit"))
         assert channel._cs_slice_limit == pipeline.settings.slice_events  # it takes slices
         release = lifecycle("GoodsReleased", "2026-05-09T13:00:00+08:00")
         first = agent.to_message(value=json.dumps(filed()).encode(),
@@ -144,7 +125,7 @@ async def test_a_fetch_slice_is_handled_record_by_record_and_sealed_once(
         second = agent.to_message(value=json.dumps(release).encode(),
                                   **read_from("releases", DECL, 2))
         await channel.queue.put(FetchSlice(TP(first.topic, first.partition), [first, second]))
-        await _until(lambda: outbox.held)
+        await turns_until(lambda: outbox.held)
         assert outbox.held == 1  # one seal for the two records
         state_writes = [w for w in captured.writes if w.topic.endswith("state-changelog")]
         assert len(state_writes) == 1 and len(state_writes[0].value["events"]) == 2
@@ -152,7 +133,7 @@ async def test_a_fetch_slice_is_handled_record_by_record_and_sealed_once(
         assert captured.sent == [] and not first.acked and not second.acked
         captured.acknowledge()
         captured.hold = False
-        await _until(lambda: second.acked)
+        await turns_until(lambda: second.acked)
     statuses = [(s.value["sequence"], s.value["status"])
                 for s in captured.on("declaration-status")]
     assert statuses == [(1, "ACCEPTED"), (2, "RELEASED")]
@@ -170,12 +151,12 @@ async def test_a_fetch_slice_of_an_earlier_generation_is_not_handled(
                                  **read_from("declarations", DECL, 1))
         stale.generation_id = pipeline.app.consumer_generation_id - 1
         await channel.queue.put(FetchSlice(TP(stale.topic, stale.partition), [stale]))
-        await _until(lambda: channel.queue.empty())
+        await turns_until(lambda: channel.queue.empty())
         for _ in range(20):
             await asyncio.sleep(0)
         current = agent.to_message(value=json.dumps(filed()).encode(),
                                    **read_from("declarations", DECL, 2))
         await channel.queue.put(FetchSlice(TP(current.topic, current.partition), [current]))
-        await _until(lambda: current.acked)
+        await turns_until(lambda: current.acked)
     assert current.acked and not stale.acked
     assert [s.value["sequence"] for s in captured.on("declaration-status")] == [1]
