@@ -1,8 +1,9 @@
 """The commands the docs name in running text (not in ``sh`` blocks, which
 ``tests/integration/test_doc_commands.py`` runs): each must be a command that exists,
-with options it takes. A benchmark's figures come from its own run, not from a test;
-here its command line is parsed by the benchmark's own parser, and a ``customs-stream``
-command by the command line's."""
+with options it takes. A benchmark's figures come from its own run, not from a test:
+here its command line is parsed by the benchmark's own parser, and each benchmark runs
+at smoke size in ``tests/test_benchmarks.py`` (or its twin on the broker); a
+``customs-stream`` command is parsed by the command line's parser."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stream.cli import app
+from tests.benchmarks import IN_PROCESS, ON_THE_BROKER, RUN_ELSEWHERE
 from tests.conftest import ROOT
 
 DOCS = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -36,6 +38,16 @@ COMMANDS = inline_commands()
 def test_the_docs_name_benchmarks_and_commands_in_their_text() -> None:
     assert sum(words[0] == "python" for _, words in COMMANDS) >= 5
     assert sum(words[0] == "customs-stream" for _, words in COMMANDS) >= 5
+
+
+def test_each_benchmark_named_is_run_by_a_test() -> None:
+    """At smoke size: by ``tests/test_benchmarks.py`` and its twin on the broker, or by
+    the test named for it."""
+    named = {words[2] for _, words in COMMANDS if words[0] == "python"}
+    assert named == {*IN_PROCESS, *ON_THE_BROKER, *RUN_ELSEWHERE}
+    for target in RUN_ELSEWHERE.values():
+        path, test = target.split("::")
+        assert f"def {test}(" in (ROOT / path).read_text(), target
 
 
 @pytest.mark.parametrize(("doc", "words"), [c for c in COMMANDS if c[1][0] == "python"],
