@@ -1,10 +1,10 @@
 """What compiling the domain core with mypyc would save (a measurement, not a build step).
 
-    python -m bench.compiled [--runs 3] [--events 20000]
+    python -m bench.compiled [--runs 3] [--events 20000] [--modules declaration,ledger,...]
 
 Two copies of the committed tree (``git archive HEAD``) in a temporary folder: one as it
-is, one with the core's modules compiled by mypyc (``MODULES``; the project is strictly
-typed, which mypyc needs). ``bench.inproc`` then runs in each, alternating, ``--runs``
+is, one with the core's modules compiled by mypyc (``CORE``, or those ``--modules``
+names; the project is strictly typed, which mypyc needs). ``bench.inproc`` then runs in each, alternating, ``--runs``
 times, and the medians of the processor time per input event are printed with their
 ratio. The worker never runs compiled code: this only says what it would gain.
 """
@@ -23,9 +23,8 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = [f"stream/core/{name}.py" for name in (
-    "declaration", "lifecycle", "eligibility", "decision", "ledger", "forecast_basis",
-    "validation")]
+CORE = ("declaration", "lifecycle", "eligibility", "decision", "ledger", "forecast_basis",
+        "validation")  # the core's modules on the worker's path
 PER_EVENT = re.compile(r"inproc: (\d+) µs of processor time per input event")
 
 
@@ -37,9 +36,10 @@ def export(into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
-def compile_core(tree: Path) -> None:
+def compile_core(tree: Path, modules: list[str]) -> None:
     mypyc = Path(sys.executable).with_name("mypyc")
-    done = subprocess.run([str(mypyc), *MODULES], cwd=tree, capture_output=True, text=True,
+    paths = [f"stream/core/{name}.py" for name in modules]
+    done = subprocess.run([str(mypyc), *paths], cwd=tree, capture_output=True, text=True,
                           check=False)
     if done.returncode != 0:
         raise SystemExit(f"mypyc failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -61,6 +61,8 @@ def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--modules", default=",".join(CORE),
+                        help="the core's modules to compile, comma-separated")
     return parser
 
 
@@ -70,7 +72,7 @@ def main() -> None:
         plain, compiled = Path(folder) / "plain", Path(folder) / "compiled"
         export(plain)
         export(compiled)
-        compile_core(compiled)
+        compile_core(compiled, args.modules.split(","))
         figures: dict[str, list[int]] = {"plain": [], "compiled": []}
         for _ in range(args.runs):
             for name, tree in (("plain", plain), ("compiled", compiled)):
