@@ -4,9 +4,10 @@
 
 Two copies of the committed tree (``git archive HEAD``) in a temporary folder: one as it
 is, one with the core's modules compiled by mypyc (``CORE``, or those ``--modules``
-names; the project is strictly typed, which mypyc needs). ``bench.inproc`` then runs in each, alternating, ``--runs``
-times, and the medians of the processor time per input event are printed with their
-ratio. The worker never runs compiled code: this only says what it would gain.
+names; the project is strictly typed, which mypyc needs). ``bench.inproc`` then runs in
+each, alternating, ``--runs`` times, and the medians of the processor time per input
+event are printed with their ratio. The worker never runs compiled code: this only says
+what it would gain.
 """
 
 from __future__ import annotations
