@@ -147,3 +147,48 @@ async def test_a_delete_hides_the_key_at_once_and_writes_a_tombstone_at_the_seal
     await table.outbox.seal([Event("1", [])])
     ((_, _, value, partition, _),) = sends
     assert value is None and partition == 3 and "D-1" not in table.data
+
+
+# Shapes the tables hold: a declaration's state (nested, floats, unicode), lists, numbers.
+STORED = [
+    ("310020260000000142", {"id": "310020260000000142", "events": [{"lines": [
+        {"value_usd": 84720.59, "quantity": 604, "description": "铸铁泵壳"}]}],
+        "clearance": ["CNNGB", "GREEN", 50.25], "view": None, "sequence": 3}),
+    ("91198175FYQ2PQX4CJ", ["310020260000000142", "310020260000000143"]),
+    ("CNNGB|GREEN", 17),
+    ("2026-05-09", 0.5),
+]
+
+
+def test_each_table_writes_to_its_changelog_the_bytes_faust_would(tmp_path: Any) -> None:
+    from stream.settings import Settings
+    from stream.worker.app import build_pipeline
+
+    pipeline = build_pipeline(Settings(
+        web_enabled=False, data_dir=tmp_path, partitions=4, store="memory://"
+    ))
+    assert len(pipeline.tables) >= 5
+    for table in pipeline.tables.values():
+        topic = table.changelog_topic
+        for key, value in STORED:
+            faust_key, _ = topic.prepare_key(key, table.key_serializer, None, {})
+            faust_value, _ = topic.prepare_value(value, table.value_serializer, None, {})
+            assert table._serialised(key, table.key_serializer, topic.prepare_key) == faust_key
+            assert table._serialised(
+                value, table.value_serializer, topic.prepare_value) == faust_value
+
+
+async def test_the_seal_serialises_without_faust_s_layers(
+    table_and_sends: tuple[Any, list[Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table, sends = table_and_sends
+
+    def refused(*_: Any, **__: Any) -> Any:
+        raise AssertionError("serialised through Faust's topic, schema and registry")
+
+    monkeypatch.setattr(table.changelog_topic, "prepare_key", refused)
+    monkeypatch.setattr(table.changelog_topic, "prepare_value", refused)
+    for key, value in STORED:
+        table.hold(1, key, value)
+    await table.outbox.seal([Event("1", [])])
+    assert len(sends) == len(STORED)
