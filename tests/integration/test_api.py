@@ -55,6 +55,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_broker_port() -> int:
+    """A free port for a local broker whose controller port, one above it, is free too
+    (a broker whose controller port another process holds exits at once)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free pair of ports")
+
+
 def get(port: int, path: str, token: str | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
     if token:

@@ -24,7 +24,7 @@ from stream.settings import Settings
 from stream.tools.replay import delete_topics, read_records
 from stream.topics import SPECS, Topology
 from tests.conftest import CACHE, ROOT, TEST_BROKER_PORT
-from tests.integration.test_api import free_port, get
+from tests.integration.test_api import free_broker_port, free_port, get
 
 
 def command_env(kafka: str, **extra: str) -> dict[str, str]:
@@ -182,7 +182,10 @@ async def test_demo_serves_the_board_and_stops_on_ctrl_c(kafka: str, tmp_path: P
 async def test_demo_stops_the_broker_it_started_on_ctrl_c(kafka: str, tmp_path: Path) -> None:
     """With no broker running: the demo starts one, and Ctrl-C stops it too, within 10 s
     (the broker runs in a session of its own, so the signal does not reach it)."""
-    broker_port, port = free_port(), free_port()
+    broker_port = free_broker_port()
+    port = free_port()
+    while port in (broker_port, broker_port + 1):
+        port = free_port()
     broker = LocalBroker(CACHE, broker_port)
     env = command_env(f"127.0.0.1:{broker_port}", CUSTOMS_STREAM_WEB_PORT=str(port),
                       CUSTOMS_STREAM_BROKER_PORT=str(broker_port))
