@@ -20,8 +20,15 @@ CACHE = ROOT / ".cache" / "customs-stream"
 TEST_BROKER_PORT = 29092
 
 
-def _external_broker() -> str | None:
+def external_broker() -> str | None:
+    """The broker named by CUSTOMS_STREAM_TEST_BROKER, someone else's: not to restart."""
     return os.environ.get("CUSTOMS_STREAM_TEST_BROKER") or None
+
+
+def names_a_test(target: str) -> bool:
+    """Whether ``path::test`` names a test function that exists."""
+    path, test = target.split("::")
+    return f"def {test}(" in (ROOT / path).read_text()
 
 
 @contextmanager
@@ -41,7 +48,7 @@ def kafka() -> str:
     """Bootstrap address of a running broker for the whole test session: the first test
     process that needs it starts it (fetching Kafka on a fresh machine), the others wait
     for that and share it; the session's main process stops it at the end."""
-    external = _external_broker()
+    external = external_broker()
     if external:
         return external
     broker = LocalBroker(CACHE, TEST_BROKER_PORT)
@@ -50,12 +57,15 @@ def kafka() -> str:
     return broker.bootstrap
 
 
+_BROKER_WAS_RUNNING = pytest.StashKey[bool]()
+
+
 def _is_main_process(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")  # an xdist worker has its input
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if _is_main_process(session.config) and not _external_broker():
+    if _is_main_process(session.config) and not external_broker():
         running = LocalBroker(CACHE, TEST_BROKER_PORT).status().running
         session.config.stash[_BROKER_WAS_RUNNING] = running
 
@@ -65,9 +75,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if _is_main_process(session.config) and not session.config.stash.get(
             _BROKER_WAS_RUNNING, True):
         LocalBroker(CACHE, TEST_BROKER_PORT).stop()
-
-
-_BROKER_WAS_RUNNING = pytest.StashKey[bool]()
 
 
 @pytest.fixture

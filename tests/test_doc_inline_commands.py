@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from stream.cli import app
 from tests.benchmarks import IN_PROCESS, ON_THE_BROKER, RUN_ELSEWHERE
-from tests.conftest import ROOT
+from tests.conftest import ROOT, names_a_test
 
 DOCS = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
 INLINE = re.compile(r"`((?:python -m bench\.|customs-stream )[^`]*)`")
@@ -46,8 +46,7 @@ def test_each_benchmark_named_is_run_by_a_test() -> None:
     named = {words[2] for _, words in COMMANDS if words[0] == "python"}
     assert named == {*IN_PROCESS, *ON_THE_BROKER, *RUN_ELSEWHERE}
     for target in RUN_ELSEWHERE.values():
-        path, test = target.split("::")
-        assert f"def {test}(" in (ROOT / path).read_text(), target
+        assert names_a_test(target), target
 
 
 @pytest.mark.parametrize(("doc", "words"), [c for c in COMMANDS if c[1][0] == "python"],

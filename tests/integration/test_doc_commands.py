@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from stream.settings import Settings
-from tests.conftest import CACHE, ROOT
+from tests.conftest import CACHE, ROOT, names_a_test
 
 DOCS = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Commands that run until stopped, or that are this suite: the test that runs each.
@@ -78,8 +78,7 @@ def test_each_long_running_command_names_a_test_that_exists() -> None:
     for target in RUN_ELSEWHERE.values():
         if "::" not in target:
             continue
-        path, test = target.split("::")
-        assert f"def {test}(" in (ROOT / path).read_text(), target
+        assert names_a_test(target), target
 
 
 @pytest.mark.timeout(900)

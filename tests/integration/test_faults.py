@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from stream.broker import LocalBroker
-from tests.conftest import CACHE, ROOT
+from tests.conftest import CACHE, ROOT, external_broker
 
 SCENARIO = ROOT / "tests" / "scenarios" / "07-port-month"
 OWN_BROKER_PORT = 29292
@@ -23,7 +23,7 @@ OWN_BROKER_PORT = 29292
 @pytest.fixture
 def own_broker(kafka: str) -> Iterator[str]:  # kafka: the jars are fetched
     """A broker of this test's own, or the external one (which it cannot restart)."""
-    if os.environ.get("CUSTOMS_STREAM_TEST_BROKER"):
+    if external_broker():
         yield kafka
         return
     broker = LocalBroker(CACHE, OWN_BROKER_PORT)
@@ -38,8 +38,7 @@ def own_broker(kafka: str) -> Iterator[str]:  # kafka: the jars are fetched
 def test_a_scenario_ends_right_through_worker_and_broker_kills(own_broker: str) -> None:
     # Against a broker of someone else's (CUSTOMS_STREAM_TEST_BROKER) this test cannot
     # restart it: then it kills workers only (the faults line says how many of each).
-    external = bool(os.environ.get("CUSTOMS_STREAM_TEST_BROKER"))
-    restarts = "0" if external else "1"
+    restarts = "0" if external_broker() else "1"
     env = {**os.environ, "CUSTOMS_STREAM_BROKER": own_broker,
            "CUSTOMS_STREAM_CACHE_DIR": str(CACHE)}
     result = subprocess.run(
