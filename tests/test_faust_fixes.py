@@ -358,9 +358,9 @@ async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
 
     build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
     installed = faust_fixes.patches()
-    # nine modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
+    # ten modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
     # own); fix 1 patches three attributes
-    assert len(installed) == 11
+    assert len(installed) == 12
     for owner, name, replacement in installed:
         assert owner.__dict__[name] is replacement, f"{owner.__name__}.{name} is Faust's own"
     # One module per fix, each in the list that apply() installs.
@@ -411,3 +411,63 @@ async def test_the_workers_consumer_asks_fetches_to_gather_records(tmp_path: Any
     finally:
         await made.stop()
         await faust_made.stop()
+
+
+# -- fix 12: a rebalance runs the collector only when a revoked database is held elsewhere ---
+
+class _Database:
+    """Stands for a partition's RocksDB database (closed when freed)."""
+
+
+def _revoke(revoke: Any, dbs: dict[int, Any], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Revoke partition 0 of a table's changelog; how many full passes it ran."""
+    import gc
+
+    passes = []
+    collect = gc.collect
+
+    def counted() -> int:
+        passes.append(1)
+        return collect()
+
+    monkeypatch.setattr(gc, "collect", counted)  # Faust's store and the fix call gc.collect
+    store = SimpleNamespace(_dbs=dbs, logger=SimpleNamespace(info=lambda *_: None))
+    table = SimpleNamespace(changelog_topic=SimpleNamespace(topics={CHANGELOG.topic}))
+    revoke(store, table, {CHANGELOG})
+    return len(passes)
+
+
+def test_a_rebalance_that_frees_its_databases_runs_no_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import weakref
+
+    from faust.stores.rocksdb import Store
+
+    from stream.runtime.faust_fixes.revoke_collects import revoke_partitions
+
+    db = _Database()
+    closed = weakref.ref(db)
+    dbs = {0: db}
+    del db
+    assert _revoke(revoke_partitions, dbs, monkeypatch) == 0
+    assert closed() is None and not dbs  # let go of, and freed at once
+    assert _revoke(revoke_partitions, {}, monkeypatch) == 0  # nothing revoked
+    # Faust's own: a full pass for every table at every rebalance, whatever it revoked
+    assert _revoke(faust_original(Store, "revoke_partitions"), {}, monkeypatch) == 1
+
+
+def test_a_revoked_database_held_by_a_cycle_is_collected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import weakref
+
+    from stream.runtime.faust_fixes.revoke_collects import revoke_partitions
+
+    db: Any = _Database()
+    db.itself = db  # a cycle: only the collector frees it
+    closed = weakref.ref(db)
+    dbs = {0: db}
+    del db
+    assert _revoke(revoke_partitions, dbs, monkeypatch) == 1
+    assert closed() is None

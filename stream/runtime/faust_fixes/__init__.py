@@ -57,6 +57,11 @@ harness have been run on it). Every fix has a test that fails without it.
    with a fetch, a hand-over and a seal of its own, and the worker ran at its limit at
    half the rate it sustains from a backlog. Its consumer now asks for
    ``CUSTOMS_STREAM_FETCH_MIN_BYTES``, waiting at most ``CUSTOMS_STREAM_FETCH_WAIT_MS``.
+12. **A rebalance runs the collector only when it must.** Faust's RocksDB store ran a
+   full ``gc.collect()`` for every table at every rebalance, to close the databases of
+   revoked partitions: seven full passes in a row, each up to a fifth of a second. A
+   database the store lets go of is freed (and closed) at once unless something else
+   holds it; only then does the collector run.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ from stream.runtime.faust_fixes import (
     flush,
     idempotent_producer,
     lost_changelog,
+    revoke_collects,
     seek_after_rebalance,
     seek_turns,
 )
@@ -86,7 +92,7 @@ __all__ = ["CHECKED_VERSION", "FlushFailed", "apply", "check_version", "fail_sto
 
 CHECKED_VERSION = "0.15.3"
 FIXES = (seek_turns, seek_after_rebalance, fetch_loop, commit_holes, flush, lost_changelog,
-         bulk_restore_hook, idempotent_producer, fetch_slices, fetch_wait)
+         bulk_restore_hook, idempotent_producer, fetch_slices, fetch_wait, revoke_collects)
 
 
 def check_version(version: str = faust.__version__) -> None:
