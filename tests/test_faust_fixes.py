@@ -359,8 +359,8 @@ async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
     build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
     installed = faust_fixes.patches()
     # ten modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
-    # own); fix 1 patches three attributes
-    assert len(installed) == 12
+    # own); fix 1 patches three attributes, fix 12 two
+    assert len(installed) == 13
     for owner, name, replacement in installed:
         assert owner.__dict__[name] is replacement, f"{owner.__name__}.{name} is Faust's own"
     # One module per fix, each in the list that apply() installs.
@@ -419,21 +419,31 @@ class _Database:
     """Stands for a partition's RocksDB database (closed when freed)."""
 
 
-def _revoke(revoke: Any, dbs: dict[int, Any], monkeypatch: pytest.MonkeyPatch) -> int:
-    """Revoke partition 0 of a table's changelog; how many full passes it ran."""
+def _store(dbs: dict[int, Any]) -> Any:
+    return SimpleNamespace(_dbs=dbs, logger=SimpleNamespace(info=lambda *_: None))
+
+
+def _passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The full passes of the collector from now on (Faust's store and the fix call
+    ``gc.collect``)."""
     import gc
 
-    passes = []
+    passes: list[int] = []
     collect = gc.collect
 
     def counted() -> int:
         passes.append(1)
         return collect()
 
-    monkeypatch.setattr(gc, "collect", counted)  # Faust's store and the fix call gc.collect
-    store = SimpleNamespace(_dbs=dbs, logger=SimpleNamespace(info=lambda *_: None))
+    monkeypatch.setattr(gc, "collect", counted)
+    return passes
+
+
+def _revoke(revoke: Any, dbs: dict[int, Any], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Revoke partition 0 of a table's changelog; how many full passes it ran."""
+    passes = _passes(monkeypatch)
     table = SimpleNamespace(changelog_topic=SimpleNamespace(topics={CHANGELOG.topic}))
-    revoke(store, table, {CHANGELOG})
+    revoke(_store(dbs), table, {CHANGELOG})
     return len(passes)
 
 
@@ -471,3 +481,26 @@ def test_a_revoked_database_held_by_a_cycle_is_collected(
     del db
     assert _revoke(revoke_partitions, dbs, monkeypatch) == 1
     assert closed() is None
+
+
+async def test_a_stop_runs_the_collector_only_for_a_database_held_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import weakref
+
+    from faust.stores.rocksdb import Store
+
+    from stream.runtime.faust_fixes.revoke_collects import stop
+
+    freed, cycled = _Database(), _Database()
+    cycled.itself = cycled  # type: ignore[attr-defined]
+    gone = [weakref.ref(freed), weakref.ref(cycled)]
+    alone, in_a_cycle = {0: freed}, {1: cycled}
+    del freed, cycled
+    passes = _passes(monkeypatch)
+    await stop(_store(alone))
+    assert len(passes) == 0 and gone[0]() is None and not alone
+    await stop(_store(in_a_cycle))
+    assert len(passes) == 1 and gone[1]() is None
+    await faust_original(Store, "stop")(_store({}))  # Faust's own: a pass, always
+    assert len(passes) == 2

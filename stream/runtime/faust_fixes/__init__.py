@@ -114,5 +114,5 @@ def apply() -> None:
         return
     check_version()
     for owner, name, replacement in patches():
-        ORIGINAL[name] = owner.__dict__[name]
+        ORIGINAL[owner, name] = owner.__dict__[name]
         setattr(owner, name, replacement)

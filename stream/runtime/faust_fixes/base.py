@@ -15,12 +15,13 @@ EXIT_LOST_WRITE = 70  # EX_SOFTWARE: the supervisor restarts; the last commit st
 
 Consumer = consumer_module.Consumer
 ThreadDelegateConsumer = consumer_module.ThreadDelegateConsumer
-ORIGINAL: dict[str, Any] = {}  # Faust's own attribute, by name, once a fix replaced it
+# Faust's own attribute, by class and name, once a fix replaced it
+ORIGINAL: dict[tuple[type, str], Any] = {}
 
 
 def faust_original(owner: type, name: str) -> Any:
     """Faust's own version of a patched attribute."""
-    return ORIGINAL.get(name) or owner.__dict__[name]
+    return ORIGINAL.get((owner, name)) or owner.__dict__[name]
 
 
 def fail_stop(reason: str) -> None:
