@@ -174,9 +174,16 @@ async def measure(name: str, base: Settings, args: argparse.Namespace, start: St
                   file=sys.stderr)
             print(f"[{name}] delay phase: {args.latency_events:,} at {args.rate}/s",
                   file=sys.stderr)
+            before = sum(cpu_seconds(pid) for pid in pids)
             await publish(settings, generate(args.latency_events, seed=2), settings.topic_prefix,
                           rate=args.rate)
             await wait_caught_up(settings, settings.app_id, consumed)
+            # Below capacity each fetch brings fewer records than from a backlog: what
+            # that costs shows here, beside the drain's figure above.
+            used = sum(cpu_seconds(pid) for pid in pids) - before
+            print(f"[{name}] delay phase: processor time {used:.1f} s, "
+                  f"{1e6 * used / args.latency_events:,.0f} µs per input event",
+                  file=sys.stderr)
         finally:
             if isinstance(process, subprocess.Popen):
                 process.terminate()
