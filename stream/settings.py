@@ -88,17 +88,6 @@ class Settings(BaseSettings):
         "stored once. Also the most records of one partition's fetch handed to an agent "
         "as one queue item.",
     )
-    fetch_min_bytes: int = Field(
-        64 * 1024, ge=1, le=64 * 1024 * 1024,
-        description="Bytes the worker's consumer asks the broker to gather before it "
-        "answers a fetch (aiokafka's default is 1: every fetch of a steady flow brings "
-        "a record or two, each with a fetch, a hand-over and a seal of its own).",
-    )
-    fetch_wait_ms: int = Field(
-        20, ge=0, le=1500,
-        description="Longest the broker holds a fetch for those bytes: the most a record "
-        "waits before it is fetched (with a backlog, the broker answers at once).",
-    )
     producer_linger_ms: int = Field(
         5, ge=0, le=1000, description="How long the producer waits to fill a batch."
     )

@@ -358,9 +358,9 @@ async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
 
     build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
     installed = faust_fixes.patches()
-    # ten modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
-    # own); fix 1 patches three attributes, fix 12 two
-    assert len(installed) == 13
+    # nine modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
+    # own); fix 1 patches three attributes, fix 11 two
+    assert len(installed) == 12
     for owner, name, replacement in installed:
         assert owner.__dict__[name] is replacement, f"{owner.__name__}.{name} is Faust's own"
     # One module per fix, each in the list that apply() installs.
@@ -388,32 +388,7 @@ async def test_the_workers_producer_is_idempotent_with_acks_all(tmp_path: Any) -
     assert {"acks": "all", "enable_idempotence": True}.items() <= producer._settings_extra().items()
 
 
-# -- fix 11: a fetch waits a moment for more records -----------------------------------------
-
-async def test_the_workers_consumer_asks_fetches_to_gather_records(tmp_path: Any) -> None:
-    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-
-    from stream.runtime.app import faust_app
-    from stream.settings import Settings
-
-    faust_fixes.apply()  # as building a worker does
-    settings = Settings(web_enabled=False, data_dir=tmp_path, store="memory://",
-                        fetch_min_bytes=4096, fetch_wait_ms=7)
-    app = faust_app(settings)
-    thread: Any = app.consumer._thread  # type: ignore[attr-defined]
-    made = thread._create_worker_consumer(app.transport)  # as the consumer thread starts
-    # Faust's own: the broker answers as soon as one record is there
-    faust_made = faust_original(AIOKafkaConsumerThread, "_create_worker_consumer")(
-        thread, app.transport)
-    try:
-        assert (made._fetch_min_bytes, made._fetch_max_wait_ms) == (4096, 7)
-        assert (faust_made._fetch_min_bytes, faust_made._fetch_max_wait_ms) == (1, 1500)
-    finally:
-        await made.stop()
-        await faust_made.stop()
-
-
-# -- fix 12: a rebalance runs the collector only when a revoked database is held elsewhere ---
+# -- fix 11: a rebalance runs the collector only when a revoked database is held elsewhere ---
 
 class _Database:
     """Stands for a partition's RocksDB database (closed when freed)."""

@@ -10,7 +10,6 @@ from typing import Any
 import faust
 
 from stream import kafka
-from stream.runtime.faust_fixes import fetch_wait
 from stream.runtime.heldtable import HeldTable
 from stream.settings import Settings
 
@@ -32,7 +31,7 @@ def faust_app(settings: Settings, web_ssl_context: ssl.SSLContext | None = None)
     own web routes off. The agents and tables are declared on it by ``stream.agents``."""
     # Faust makes the app's folder but not its parents.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    return faust.App(
         settings.app_id,
         broker=settings.faust_broker,
         store=settings.store,
@@ -63,7 +62,5 @@ def faust_app(settings: Settings, web_ssl_context: ssl.SSLContext | None = None)
         topic_disable_leader=True,
         **FAUST_ROUTES_OFF,
     )
-    fetch_wait.ask(app, settings.fetch_min_bytes, settings.fetch_wait_ms)  # fix 11
-    return app
 
 

@@ -52,12 +52,7 @@ harness have been run on it). Every fix has a test that fails without it.
    the agent's stream, most of a bare agent's time. The agents take slices of at most
    ``CUSTOMS_STREAM_SLICE_EVENTS`` records of one partition as one queue item, under
    the same rules (fixes 1 and 3), and take each record as Faust's stream would.
-11. **A fetch waits a moment for more records.** Faust leaves aiokafka's
-   ``fetch_min_bytes`` at 1: below capacity every fetch brought a record or two, each
-   with a fetch, a hand-over and a seal of its own, and the worker ran at its limit at
-   half the rate it sustains from a backlog. Its consumer now asks for
-   ``CUSTOMS_STREAM_FETCH_MIN_BYTES``, waiting at most ``CUSTOMS_STREAM_FETCH_WAIT_MS``.
-12. **A rebalance runs the collector only when it must.** Faust's RocksDB store ran a
+11. **A rebalance runs the collector only when it must.** Faust's RocksDB store ran a
    full ``gc.collect()`` for every table at every rebalance, to close the databases of
    revoked partitions: seven full passes in a row, each up to a fifth of a second. A
    database the store lets go of is freed (and closed) at once unless something else
@@ -76,7 +71,6 @@ from stream.runtime.faust_fixes import (
     commit_holes,
     fetch_loop,
     fetch_slices,
-    fetch_wait,
     flush,
     idempotent_producer,
     lost_changelog,
@@ -92,7 +86,7 @@ __all__ = ["CHECKED_VERSION", "FlushFailed", "apply", "check_version", "fail_sto
 
 CHECKED_VERSION = "0.15.3"
 FIXES = (seek_turns, seek_after_rebalance, fetch_loop, commit_holes, flush, lost_changelog,
-         bulk_restore_hook, idempotent_producer, fetch_slices, fetch_wait, revoke_collects)
+         bulk_restore_hook, idempotent_producer, fetch_slices, revoke_collects)
 
 
 def check_version(version: str = faust.__version__) -> None:

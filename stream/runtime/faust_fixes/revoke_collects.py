@@ -1,4 +1,4 @@
-"""Fix 12: a rebalance does not run the garbage collector once per table (checked
+"""Fix 11: a rebalance does not run the garbage collector once per table (checked
 against faust-streaming 0.15.3; no upstream issue). Faust's RocksDB store ends
 ``revoke_partitions`` and ``stop`` with a full ``gc.collect()``, whether it closed a
 database or not, and every table's store is called at every rebalance, the first
