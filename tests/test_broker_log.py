@@ -5,27 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
-from stream.broker import launcher
 from stream.broker.launcher import RESOURCES, LocalBroker
+from stream.broker.processes import move_aside_if_over
 
 
-def test_a_large_log_is_moved_aside_a_small_one_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(launcher, "LOG_KEPT_BYTES", 100)
-    broker = LocalBroker(tmp_path, 29999)
-    broker.home.mkdir(parents=True)
-    broker.log_file.write_bytes(b"x" * 100)
-    broker._move_old_log_aside()
-    assert broker.log_file.read_bytes() == b"x" * 100  # not over the size: kept
-    broker.log_file.write_bytes(b"y" * 101)
-    old = broker.log_file.with_name("broker.log.1")
+def test_a_large_log_is_moved_aside_a_small_one_kept(tmp_path: Path) -> None:
+    log = LocalBroker(tmp_path, 29999).log_file
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"x" * 100)
+    move_aside_if_over(log, 100)
+    assert log.read_bytes() == b"x" * 100  # not over the size: kept
+    log.write_bytes(b"y" * 101)
+    old = log.with_name("broker.log.1")
     old.write_bytes(b"older")
-    broker._move_old_log_aside()
-    assert not broker.log_file.exists()
+    move_aside_if_over(log, 100)
+    assert not log.exists()
     assert old.read_bytes() == b"y" * 101  # the one before it is replaced
 
 

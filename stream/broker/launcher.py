@@ -24,12 +24,10 @@ from importlib import resources
 from pathlib import Path
 
 from stream.broker import secure
-from stream.broker.processes import alive, answers, new_cluster_id, started
+from stream.broker.processes import alive, answers, move_aside_if_over, new_cluster_id, started
 
 RESOURCES = resources.files("stream.broker") / "resources"
-# A broker's log past this size is moved aside (to broker.log.1, replacing the one
-# before) when the broker starts: what a broker says stays bounded across restarts.
-LOG_KEPT_BYTES = 64 * 1024 * 1024
+LOG_KEPT_BYTES = 64 * 1024 * 1024  # a broker's log over this is moved aside at its start
 
 
 class BrokerError(RuntimeError):
@@ -210,7 +208,7 @@ class LocalBroker:
         self.fetch_jars()
         config = self._write_config()
         self._format_storage(config)
-        self._move_old_log_aside()
+        move_aside_if_over(self.log_file, LOG_KEPT_BYTES)
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
@@ -224,10 +222,6 @@ class LocalBroker:
             )
         self.pid_file.write_text(str(process.pid))
         return Launched(self, process, log_offset)
-
-    def _move_old_log_aside(self) -> None:
-        if self.log_file.exists() and self.log_file.stat().st_size > LOG_KEPT_BYTES:
-            self.log_file.replace(self.log_file.with_name(self.log_file.name + ".1"))
 
     def terminate(self) -> None:
         """SIGTERM without waiting (the nodes of a cluster stop together)."""

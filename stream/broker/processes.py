@@ -1,4 +1,5 @@
-"""Is a broker process alive, does its port answer, has it said it started."""
+"""Is a broker process alive, does its port answer, has it said it started; its log
+kept bounded."""
 
 from __future__ import annotations
 
@@ -43,3 +44,10 @@ def started(log_file: Path, offset: int) -> bool:
             return b"Kafka Server started" in log.read()
     except FileNotFoundError:
         return False
+
+
+def move_aside_if_over(log_file: Path, limit: int) -> None:
+    """Move a log over ``limit`` bytes to ``<name>.1``, replacing the one before: what a
+    broker says stays bounded across its restarts."""
+    if log_file.exists() and log_file.stat().st_size > limit:
+        log_file.replace(log_file.with_name(log_file.name + ".1"))

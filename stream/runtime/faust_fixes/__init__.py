@@ -53,10 +53,10 @@ harness have been run on it). Every fix has a test that fails without it.
    ``CUSTOMS_STREAM_SLICE_EVENTS`` records of one partition as one queue item, under
    the same rules (fixes 1 and 3), and take each record as Faust's stream would.
 11. **A rebalance runs the collector only when it must.** Faust's RocksDB store ran a
-   full ``gc.collect()`` for every table at every rebalance, to close the databases of
-   revoked partitions: seven full passes in a row, each up to a fifth of a second. A
-   database the store lets go of is freed (and closed) at once unless something else
-   holds it; only then does the collector run.
+   full ``gc.collect()`` for every table at every rebalance and every stop, to close the
+   databases of revoked partitions: seven full passes in a row, each up to a fifth of a
+   second. A database the store lets go of is freed (and closed) at once unless
+   something else holds it; only then does the collector run.
 """
 
 from __future__ import annotations
