@@ -358,9 +358,9 @@ async def test_building_a_worker_installs_every_fix(tmp_path: Any) -> None:
 
     build_pipeline(Settings(web_enabled=False, data_dir=tmp_path, store="memory://"))
     installed = faust_fixes.patches()
-    # nine modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
+    # ten modules patch (fixes 8 and 10 run in the fetch loop, patching nothing of their
     # own); fix 1 patches three attributes, fix 11 two
-    assert len(installed) == 12
+    assert len(installed) == 13
     for owner, name, replacement in installed:
         assert owner.__dict__[name] is replacement, f"{owner.__name__}.{name} is Faust's own"
     # One module per fix, each in the list that apply() installs.
@@ -479,3 +479,31 @@ async def test_a_stop_runs_the_collector_only_for_a_database_held_elsewhere(
     assert len(passes) == 1 and gone[1]() is None
     await faust_original(Store, "stop")(_store({}))  # Faust's own: a pass, always
     assert len(passes) == 2
+
+
+# -- fix 12: a changelog the consumer's metadata does not know yet is not a mismatch ---------
+
+def _table(partitions: dict[str, int | None]) -> Any:
+    consumer = SimpleNamespace(topic_partitions=partitions.get)
+    return SimpleNamespace(
+        _verified_source_topics_for_partitions=set(), changelog_topic_name=CHANGELOG.topic,
+        app=SimpleNamespace(consumer=consumer), name="declaration-state",
+    )
+
+
+def test_a_changelog_shown_with_no_partitions_is_checked_again_later() -> None:
+    from faust.exceptions import PartitionsMismatch
+
+    from stream.runtime.faust_fixes.unknown_changelog import _verify_source_topic_partitions
+
+    just_made = _table({INPUT.topic: 4, CHANGELOG.topic: 0})
+    _verify_source_topic_partitions(just_made, INPUT.topic)
+    assert not just_made._verified_source_topics_for_partitions  # not yet known
+    with pytest.raises(PartitionsMismatch):  # Faust's own: the worker stopped
+        faust_original(Collection, "_verify_source_topic_partitions")(just_made, INPUT.topic)
+    known = _table({INPUT.topic: 4, CHANGELOG.topic: 4})
+    _verify_source_topic_partitions(known, INPUT.topic)
+    assert known._verified_source_topics_for_partitions == {INPUT.topic}
+    with pytest.raises(PartitionsMismatch):  # a real mismatch still stops the worker
+        _verify_source_topic_partitions(_table({INPUT.topic: 4, CHANGELOG.topic: 2}),
+                                        INPUT.topic)

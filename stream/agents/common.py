@@ -198,9 +198,10 @@ def _fail_stop_on_error(delivery: Any) -> None:
 # Failures of the infrastructure, not of the message: the message is not at fault, so it
 # must not become a dead letter with its offset committed. The worker stops instead and
 # its successor handles the message again. PartitionsMismatch: Faust checks a table's
-# changelog against its source at the first write, from the consumer's metadata; on a
-# cluster, a changelog Faust has just made may show 0 partitions there for a moment
-# (bench.soak: 286 clearances became dead letters in a worker's first seconds).
+# changelog against its source at the first write, from the consumer's metadata (a
+# changelog not shown there yet is checked again later: Faust fix 12); a real mismatch
+# is the cluster's configuration, never the message's (bench.soak once turned 286
+# clearances into dead letters in a worker's first seconds).
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     KafkaError, ProducerSendError, NotReady, FlushFailed, OSError, TimeoutError,
     PartitionsMismatch,

@@ -57,6 +57,10 @@ harness have been run on it). Every fix has a test that fails without it.
    databases of revoked partitions: seven full passes in a row, each up to a fifth of a
    second. A database the store lets go of is freed (and closed) at once unless
    something else holds it; only then does the collector run.
+12. **A changelog not known yet is not a mismatch.** At a table's first write Faust
+   compares its changelog's partitions with its source's, as the consumer's metadata
+   shows them; a changelog just made may show 0 for a moment, and Faust raised
+   ``PartitionsMismatch`` (the worker stopped). It is checked again at the next write.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ from stream.runtime.faust_fixes import (
     revoke_collects,
     seek_after_rebalance,
     seek_turns,
+    unknown_changelog,
 )
 from stream.runtime.faust_fixes.base import ORIGINAL, fail_stop, faust_original
 from stream.runtime.faust_fixes.flush import FlushFailed
@@ -86,7 +91,8 @@ __all__ = ["CHECKED_VERSION", "FlushFailed", "apply", "check_version", "fail_sto
 
 CHECKED_VERSION = "0.15.3"
 FIXES = (seek_turns, seek_after_rebalance, fetch_loop, commit_holes, flush, lost_changelog,
-         bulk_restore_hook, idempotent_producer, fetch_slices, revoke_collects)
+         bulk_restore_hook, idempotent_producer, fetch_slices, revoke_collects,
+         unknown_changelog)
 
 
 def check_version(version: str = faust.__version__) -> None:
