@@ -7,11 +7,15 @@ the day an upstream release fixes it, that assertion fails and the fix can go.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.exceptions import PartitionsMismatch
+from faust.stores.rocksdb import Store
 from faust.tables.base import Collection
 from faust.transport.producer import ProducerBuffer
 from faust.types.tuples import TP
@@ -30,8 +34,10 @@ from stream.runtime.faust_fixes.commit_holes import _new_offset
 from stream.runtime.faust_fixes.fetch_loop import _deliver_stream_record
 from stream.runtime.faust_fixes.flush import _flush_atmost
 from stream.runtime.faust_fixes.lost_changelog import _on_changelog_sent
+from stream.runtime.faust_fixes.revoke_collects import revoke_partitions, stop
 from stream.runtime.faust_fixes.seek_after_rebalance import _perform_seek
 from stream.runtime.faust_fixes.seek_turns import _FetchState
+from stream.runtime.faust_fixes.unknown_changelog import _verify_source_topic_partitions
 
 INPUT = TP("declarations", 0)
 CHANGELOG = TP("app-declaration-state-changelog", 0)
@@ -401,8 +407,6 @@ def _store(dbs: dict[int, Any]) -> Any:
 def _passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The full passes of the collector from now on (Faust's store and the fix call
     ``gc.collect``)."""
-    import gc
-
     passes: list[int] = []
     collect = gc.collect
 
@@ -425,12 +429,6 @@ def _revoke(revoke: Any, dbs: dict[int, Any], monkeypatch: pytest.MonkeyPatch) -
 def test_a_rebalance_that_frees_its_databases_runs_no_collection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import weakref
-
-    from faust.stores.rocksdb import Store
-
-    from stream.runtime.faust_fixes.revoke_collects import revoke_partitions
-
     db = _Database()
     closed = weakref.ref(db)
     dbs = {0: db}
@@ -445,10 +443,6 @@ def test_a_rebalance_that_frees_its_databases_runs_no_collection(
 def test_a_revoked_database_held_by_a_cycle_is_collected(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import weakref
-
-    from stream.runtime.faust_fixes.revoke_collects import revoke_partitions
-
     db: Any = _Database()
     db.itself = db  # a cycle: only the collector frees it
     closed = weakref.ref(db)
@@ -461,12 +455,6 @@ def test_a_revoked_database_held_by_a_cycle_is_collected(
 async def test_a_stop_runs_the_collector_only_for_a_database_held_elsewhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import weakref
-
-    from faust.stores.rocksdb import Store
-
-    from stream.runtime.faust_fixes.revoke_collects import stop
-
     freed, cycled = _Database(), _Database()
     cycled.itself = cycled  # type: ignore[attr-defined]
     gone = [weakref.ref(freed), weakref.ref(cycled)]
@@ -492,10 +480,6 @@ def _table(partitions: dict[str, int | None]) -> Any:
 
 
 def test_a_changelog_shown_with_no_partitions_is_checked_again_later() -> None:
-    from faust.exceptions import PartitionsMismatch
-
-    from stream.runtime.faust_fixes.unknown_changelog import _verify_source_topic_partitions
-
     just_made = _table({INPUT.topic: 4, CHANGELOG.topic: 0})
     _verify_source_topic_partitions(just_made, INPUT.topic)
     assert not just_made._verified_source_topics_for_partitions  # not yet known

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from faust.stores.rocksdb import Store
@@ -25,27 +26,29 @@ from faust.stores.rocksdb import Store
 _OURS = 2
 
 
-def _let_go(dbs: dict[int, Any], partition: int) -> bool:
-    """Let go of a partition's database; whether something else still holds it."""
-    db = dbs.pop(partition, None)
-    return db is not None and sys.getrefcount(db) > _OURS  # else freed, and so closed
-
-
-def revoke_partitions(self: Any, table: Any, tps: Any) -> None:
+def _let_go(dbs: dict[int, Any], partitions: Iterable[int]) -> None:
+    """Let go of these partitions' databases: each is freed, and so closed, at once,
+    unless something else still holds it; only then does the collector run."""
     held_elsewhere = False
-    for tp in tps:
-        if tp.topic in table.changelog_topic.topics and tp.partition in self._dbs:
-            self.logger.info(f"closing db {tp.topic} partition {tp.partition}")
-            held_elsewhere |= _let_go(self._dbs, tp.partition)
+    for partition in partitions:
+        db = dbs.pop(partition)
+        held_elsewhere |= sys.getrefcount(db) > _OURS
+        del db
     if held_elsewhere:
         gc.collect()
 
 
+def revoke_partitions(self: Any, table: Any, tps: Any) -> None:
+    revoked = [tp for tp in tps
+               if tp.topic in table.changelog_topic.topics and tp.partition in self._dbs]
+    for tp in revoked:
+        self.logger.info(f"closing db {tp.topic} partition {tp.partition}")
+    _let_go(self._dbs, {tp.partition for tp in revoked})
+
+
 async def stop(self: Any) -> None:
     self.logger.info("Closing rocksdb on stop")
-    held = [_let_go(self._dbs, partition) for partition in list(self._dbs)]
-    if any(held):
-        gc.collect()
+    _let_go(self._dbs, list(self._dbs))
 
 
 PATCHES: list[tuple[type, str, Any]] = [
