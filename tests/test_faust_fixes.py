@@ -14,6 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.protocol.metadata import MetadataResponse_v1
 from faust.exceptions import PartitionsMismatch
 from faust.stores.rocksdb import Store
 from faust.tables.base import Collection
@@ -33,7 +35,7 @@ from stream.runtime.faust_fixes.base import Consumer
 from stream.runtime.faust_fixes.commit_holes import _new_offset
 from stream.runtime.faust_fixes.fetch_loop import _deliver_stream_record
 from stream.runtime.faust_fixes.flush import _flush_atmost
-from stream.runtime.faust_fixes.lost_changelog import _on_changelog_sent
+from stream.runtime.faust_fixes.lost_changelog import _on_changelog_sent, producer_view
 from stream.runtime.faust_fixes.revoke_collects import revoke_partitions, stop
 from stream.runtime.faust_fixes.seek_after_rebalance import _perform_seek
 from stream.runtime.faust_fixes.seek_turns import _FetchState
@@ -145,6 +147,21 @@ def test_a_lost_changelog_write_stops_the_worker(monkeypatch: pytest.MonkeyPatch
         faust_original(Collection, "_on_changelog_sent")(table, lost)
     _on_changelog_sent(table, lost)
     assert stops and "declaration-state" in stops[0]
+    assert "metadata could not be read" in stops[0]  # a table without an app
+
+
+def test_a_lost_changelog_write_says_what_the_producer_knows_of_its_changelog() -> None:
+    cluster = ClusterMetadata()
+    topic = "app-declaration-state-changelog"
+    producer = SimpleNamespace(_producer=SimpleNamespace(client=SimpleNamespace(cluster=cluster)))
+    table = SimpleNamespace(changelog_topic_name=topic, app=SimpleNamespace(producer=producer))
+    assert producer_view(table) == f"the producer's metadata does not show {topic}"
+    brokers = [(1, "localhost", 9092, None)]
+    partitions = [(0, 0, 1, [1], [1]), (0, 1, -1, [1], [])]
+    cluster.update_metadata(MetadataResponse_v1(brokers, 1, [(0, topic, False, partitions)]))
+    assert producer_view(table) == (
+        f"the producer's metadata shows {topic} with leaders {{0: 1, 1: -1}}"
+    )
 
 
 # -- records from before a seek are never delivered (#596) ----------------------------------
