@@ -27,8 +27,8 @@ def output(name: str) -> Output:
 
 
 def recording(log: list[str]) -> Outbox:
-    async def send(sent: Output) -> None:
-        log.append(f"send {sent[1]!r}")
+    async def send(sent: list[Output]) -> None:
+        log.extend(f"send {output[1]!r}" for output in sent)
 
     return Outbox(send)
 

@@ -19,6 +19,7 @@ from schemas.outputs import Duplicate, ErrorCode
 from stream.agents.slices import END, Slice, end_slices_when_cleared
 from stream.codec import dumps
 from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
+from stream.runtime.batches import producer_of, send_in_batches
 from stream.runtime.faust_fixes import FlushFailed, fail_stop
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice, take, takes_slices
 from stream.runtime.outbox import Outbox, Output
@@ -122,15 +123,21 @@ class Outlet:
             value, partition, list(headers.items()) if headers else None,
         ))
 
-    async def _hand_over(self, output: Output) -> None:
-        # Straight to the producer: Faust's Topic.send machinery costs more than all of
-        # the domain logic. Faust flushes this same producer before it commits offsets,
-        # so an output is on the broker before the input that caused it is committed.
-        topic, key, value, partition, headers = output
-        delivery = await self.pipeline.app.producer.send(
-            topic, key, value, partition, None, headers
-        )
-        cast("asyncio.Future[Any]", delivery).add_done_callback(_fail_stop_on_error)
+    async def _hand_over(self, outputs: list[Output]) -> None:
+        # Straight to the producer, a batch per partition (stream.runtime.batches):
+        # Faust's Topic.send machinery costs more than all of the domain logic. Faust
+        # flushes this same producer before it commits offsets, so an output is on the
+        # broker before the input that caused it is committed.
+        producer = producer_of(self.pipeline.app.producer)
+        if producer is not None:
+            for sent in await send_in_batches(producer, outputs):
+                sent.delivery.add_done_callback(_fail_stop_on_error)
+            return
+        for topic, key, value, partition, headers in outputs:  # Faust's test tools
+            delivery = await self.pipeline.app.producer.send(
+                topic, key, value, partition, None, headers
+            )
+            cast("asyncio.Future[Any]", delivery).add_done_callback(_fail_stop_on_error)
 
     async def dead_letter(
         self, where: Provenance, value: bytes | None, code: ErrorCode, detail: str

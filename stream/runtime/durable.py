@@ -25,7 +25,7 @@ from stream.runtime.outbox import Outbox
 _ROUND = 5_000  # waiters one round takes at most
 
 
-async def _nothing(_: Any) -> None:
+async def _nothing(_: list[Any]) -> None:
     return None
 
 

@@ -24,6 +24,7 @@ writes with a killed process would restore from an offset past them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
 
@@ -31,6 +32,7 @@ import faust
 import orjson
 from faust.utils.json import on_default
 
+from stream.runtime.batches import producer_of, send_in_batches
 from stream.runtime.outbox import Outbox
 
 
@@ -121,7 +123,15 @@ class HeldTable(faust.Table[Any, Any]):
                 raw_value = self._serialised(value, self.value_serializer, topic.prepare_value)
             records.append((partition, cast(bytes, raw_key), raw_value))
         self._put_in_store(cached, records)
-        for partition, raw_key, raw_value in records:
+        producer = producer_of(self.app.producer)
+        if producer is not None:  # a batch per partition (stream.runtime.batches)
+            name = self.changelog_topic.get_topic_name()
+            for sent in await send_in_batches(
+                producer, [(name, key, value, partition, None) for partition, key, value in records]
+            ):
+                outbox.writes.append(self._written_future(sent.delivery, sent.last_offset))
+            return
+        for partition, raw_key, raw_value in records:  # Faust's test tools
             written: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             outbox.writes.append(written)
             await self._write(partition, raw_key, raw_value, written)
@@ -159,22 +169,37 @@ class HeldTable(faust.Table[Any, Any]):
         # buffer, a task that publishes it, sensors) costs more than the write.
         topic = self.changelog_topic.get_topic_name()
         delivery = await self.app.producer.send(topic, key, value, partition, None, None)
-        cast("asyncio.Future[Any]", delivery).add_done_callback(partial(self._written, written))
+        cast("asyncio.Future[Any]", delivery).add_done_callback(
+            partial(self._written, written, None)
+        )
 
-    def _written(self, written: asyncio.Future[Any], delivery: asyncio.Future[Any]) -> None:
+    def _written_future(
+        self, delivery: asyncio.Future[Any], last_offset: Callable[[], int]
+    ) -> asyncio.Future[Any]:
+        """A future of the write(s) ``delivery`` stands for, which ends as it does."""
+        written: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        delivery.add_done_callback(partial(self._written, written, last_offset))
+        return written
+
+    def _written(
+        self, written: asyncio.Future[Any], last_offset: Callable[[], int] | None,
+        delivery: asyncio.Future[Any],
+    ) -> None:
         if delivery.cancelled():
             written.cancel()
         elif delivery.exception() is not None:
             written.set_exception(cast(BaseException, delivery.exception()))
         else:
-            written.set_result(delivery.result())
+            metadata = delivery.result()
+            written.set_result(metadata)
             if not self.app.in_transaction:  # exactly-once records it at the commit
-                self._note_stored(delivery.result())
+                offset = metadata.offset if last_offset is None else last_offset()
+                self._note_stored(metadata.topic_partition, offset)
                 return
         # Faust's callback (with fix 5): a lost write stops the worker.
         self._on_changelog_sent(delivery)  # type: ignore[arg-type]
 
-    def _note_stored(self, metadata: Any) -> None:
+    def _note_stored(self, tp: Any, offset: int) -> None:
         """Note how far the changelog is written. The store records it (RocksDB keeps
         the offset it holds up to, to restore only what follows) once per partition and
         turn of the event loop, not for every write as Faust does: a write to RocksDB
@@ -182,8 +207,7 @@ class HeldTable(faust.Table[Any, Any]):
         pending = self._stored_up_to
         if not pending:
             asyncio.get_running_loop().call_soon(self._record_stored)
-        tp = metadata.topic_partition
-        pending[tp] = max(pending.get(tp, -1), metadata.offset)
+        pending[tp] = max(pending.get(tp, -1), offset)
 
     def _record_stored(self) -> None:
         pending, self._stored_up_to = self._stored_up_to, {}

@@ -25,7 +25,7 @@ from stream.runtime.faust_fixes import fail_stop
 
 # topic, key, value, partition, headers: the arguments of a producer send
 Output = tuple[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
-Send = Callable[[Output], Awaitable[None]]
+Send = Callable[[list[Output]], Awaitable[None]]  # hands outputs over, in order
 # Outputs (and seals) that may wait for their writes at once; then a seal waits.
 HELD_LIMIT = 2_000
 
@@ -39,7 +39,7 @@ class _Held:
 
 @dataclass
 class Outbox:
-    send: Send  # hands one output to the producer
+    send: Send  # hands a seal's outputs to the producer
     limit: int = HELD_LIMIT
     writes: list[asyncio.Future[Any]] = field(default_factory=list)  # since the last seal
     changes: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # to send
@@ -83,8 +83,8 @@ class Outbox:
             await self._room.wait()
 
     async def _hand_over(self, held: _Held) -> None:
-        for output in held.outputs:
-            await self.send(output)
+        if held.outputs:
+            await self.send(held.outputs)
         for event in held.events:
             event.ack()
 
