@@ -36,6 +36,8 @@ ON_THE_BROKER: dict[str, Smoke] = {
                      r"run 1 \(seed \d+, \d+s\): ok; audit: \d+ status updates; 0 sequence "
                      r"numbers reused for another view, 0 steps backwards.*\n1 of 1 runs ended "
                      r"right"),
+    "bench.sends": (["--records", "2000", "--rounds", "1"],
+                    r"medians: a send each [\d.]+ µs, a batch per partition [\d.]+ µs per record"),
     "bench.webhooks": (["--events", "150", "--rate", "50", "--fail-for", "3", "--kills", "1",
                         "--wait", "120"],
                        r"never delivered: 0\nlower sequence after higher: 0\n"

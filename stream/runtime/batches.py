@@ -51,29 +51,29 @@ def producer_of(faust_producer: Any) -> AIOKafkaProducer | None:
 
 async def send_in_batches(producer: AIOKafkaProducer, records: Sequence[Record]) -> list[Sent]:
     """Hand ``records`` to ``producer``, a batch per topic partition (in order)."""
-    builders: dict[TopicPartition, Any] = {}
-    counts: dict[TopicPartition, int] = {}
+    open_: dict[tuple[str, int], list[Any]] = {}  # (topic, partition) -> [builder, count]
     sent: list[Sent] = []
     for topic, key, value, partition, headers in records:
         if partition is None:
             await producer.partitions_for(topic)  # the metadata the partitioner needs
             partition = producer._partition(topic, None, key, value, key, value)
-        tp = TopicPartition(topic, partition)
-        builder = builders.get(tp)
-        if builder is None:
-            builder = builders[tp] = producer.create_batch()
-            counts[tp] = 0
-        if builder.append(key=key, value=value, timestamp=None, headers=headers or []) is None:
-            sent.append(await _send(producer, tp, builder, counts[tp]))  # full: a next one
-            builder = builders[tp] = producer.create_batch()
-            builder.append(key=key, value=value, timestamp=None, headers=headers or [])
-            counts[tp] = 0
-        counts[tp] += 1
-    for tp, builder in builders.items():
-        sent.append(await _send(producer, tp, builder, counts[tp]))
+        batch = open_.get((topic, partition))
+        if batch is None:
+            batch = open_[topic, partition] = [producer.create_batch(), 0]
+        elif batch[0].append(key=key, value=value, timestamp=None, headers=headers or []):
+            batch[1] += 1
+            continue
+        else:  # full: handed over, and a next one begun
+            sent.append(await _send(producer, topic, partition, batch))
+            batch[0], batch[1] = producer.create_batch(), 0
+        batch[0].append(key=key, value=value, timestamp=None, headers=headers or [])
+        batch[1] += 1
+    for (topic, partition), batch in open_.items():
+        sent.append(await _send(producer, topic, partition, batch))
     return sent
 
 
-async def _send(producer: AIOKafkaProducer, tp: TopicPartition, builder: Any, n: int) -> Sent:
-    delivery = await producer.send_batch(builder, tp.topic, partition=tp.partition)
-    return Sent(tp, n, delivery)
+async def _send(producer: AIOKafkaProducer, topic: str, partition: int, batch: list[Any]) -> Sent:
+    builder, count = batch
+    delivery = await producer.send_batch(builder, topic, partition=partition)
+    return Sent(TopicPartition(topic, partition), count, delivery)
