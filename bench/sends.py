@@ -74,11 +74,15 @@ async def measure(bootstrap: str, count: int, rounds: int) -> None:
           f"per record; batch / send {batches / sends:.2f}")
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="A send per record or a batch per partition")
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     base = Settings()
     status = LocalBroker(base.cache_dir, base.broker_port).start()
     asyncio.run(measure(status.bootstrap, args.records, args.rounds))
