@@ -133,7 +133,7 @@ class Outlet:
             for sent in await send_in_batches(producer, outputs):
                 sent.delivery.add_done_callback(_fail_stop_on_error)
             return
-        for topic, key, value, partition, headers in outputs:  # Faust's test tools
+        for topic, key, value, partition, headers in outputs:  # a producer double
             delivery = await self.pipeline.app.producer.send(
                 topic, key, value, partition, None, headers
             )

@@ -3,7 +3,7 @@
 aiokafka's ``send`` costs about 8 µs of processor time a record (a coroutine, the
 metadata and partition checks, a future for every record, resolved one by one when its
 batch is acknowledged); a batch built with ``create_batch`` and handed over whole with
-``send_batch`` about 1.5 (aiokafka 0.14.0, one broker on this machine; docs/performance.md).
+``send_batch`` about 3.5 (aiokafka 0.14.0; ``python -m bench.sends``, docs/performance.md).
 A worker writes three to four records for every input, and a seal hands a slice's
 records over at once: each topic partition's records go in one batch (more when one is
 full), in the order they were made, with one future for the batch.
@@ -43,8 +43,8 @@ class Sent:
 
 
 def producer_of(faust_producer: Any) -> AIOKafkaProducer | None:
-    """The aiokafka producer behind Faust's, once started (None in Faust's test tools,
-    whose producer is not aiokafka's)."""
+    """The aiokafka producer behind Faust's, once started; None for a producer that is
+    not aiokafka's (the double of the agents' tests and of ``bench.inproc``)."""
     producer = getattr(faust_producer, "_producer", None)
     return producer if isinstance(producer, AIOKafkaProducer) else None
 

@@ -8,8 +8,9 @@ several events in one slice) paid for every write.
 
 Here a write stays in memory until the outbox is sealed (reads see it at once: a read
 finds the cache before the store). At the seal each changed key is serialised once, its
-last value written once to the changelog (one record per changed key) and, for all of
-them, one RocksDB write batch per partition. The outputs sealed with them wait for
+last value written once to the changelog (one record per changed key, handed to the
+producer a batch per partition: ``stream.runtime.batches``) and, for all of them, one
+RocksDB write batch per partition. The outputs sealed with them wait for
 those changelog records to be acknowledged (see ``stream.runtime.outbox``).
 
 Keys and values go to the changelog as Faust's ``json`` codec writes them (orjson, with
@@ -131,7 +132,7 @@ class HeldTable(faust.Table[Any, Any]):
             ):
                 outbox.writes.append(self._written_future(sent.delivery, sent.last_offset))
             return
-        for partition, raw_key, raw_value in records:  # Faust's test tools
+        for partition, raw_key, raw_value in records:  # a producer double
             written: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             outbox.writes.append(written)
             await self._write(partition, raw_key, raw_value, written)
