@@ -6,7 +6,10 @@ batch is acknowledged); a batch built with ``create_batch`` and handed over whol
 ``send_batch`` about 3.5 (aiokafka 0.14.0; ``python -m bench.sends``, docs/performance.md).
 A worker writes three to four records for every input, and a seal hands a slice's
 records over at once: each topic partition's records go in one batch (more when one is
-full), in the order they were made, with one future for the batch.
+full), in the order they were made, with one future for the batch. A batch handed over
+is complete, so it is closed: the producer sends it at once instead of lingering
+(``producer_linger_ms``) for records that will not come, which held each seal's
+changelog records and then its outputs back 5 ms each.
 
 The order of a partition's records is the order of the calls, as with ``send``: the
 producer queues a partition's batches in the order it gets them. A record without a
@@ -75,5 +78,6 @@ async def send_in_batches(producer: AIOKafkaProducer, records: Sequence[Record])
 
 async def _send(producer: AIOKafkaProducer, topic: str, partition: int, batch: list[Any]) -> Sent:
     builder, count = batch
+    builder.close()  # complete: the producer sends it at once, without its linger
     delivery = await producer.send_batch(builder, topic, partition=partition)
     return Sent(TopicPartition(topic, partition), count, delivery)

@@ -6,6 +6,7 @@ goes out and the next begins, and each batch knows the offset of its last record
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
 
@@ -71,3 +72,23 @@ async def test_each_partition_gets_its_records_in_order_in_batches(kafka: str) -
         ends = [s.last_offset() for s in mine]
         counted = [sum(s.records for s in mine[: i + 1]) - 1 for i in range(len(mine))]
         assert ends == counted and ends[-1] == found[partition][-1][0]
+
+
+async def test_a_batch_goes_out_at_once_not_after_the_producers_linger(kafka: str) -> None:
+    """A batch handed over is complete: the producer does not hold it for its linger."""
+    topic = f"batches-{uuid.uuid4().hex[:8]}"
+    admin = await connect_admin(kafka)
+    await admin.create_topics([NewTopic(topic, 1, 1)])
+    producer = clients.producer(kafka, linger_ms=3_000)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"first", partition=0)  # metadata, producer id
+        began = time.monotonic()
+        sent = await send_in_batches(producer, [(topic, b"k", b"v", 0, None)])
+        await asyncio.wait_for(sent[0].delivery, timeout=10)
+        took = time.monotonic() - began
+    finally:
+        await producer.stop()
+        await admin.delete_topics([topic])
+        await admin.close()
+    assert took < 1.5, f"{took:.1f} s: held for the linger (3 s)"
