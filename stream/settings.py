@@ -89,7 +89,10 @@ class Settings(BaseSettings):
         "as one queue item.",
     )
     producer_linger_ms: int = Field(
-        5, ge=0, le=1000, description="How long the producer waits to fill a batch."
+        5, ge=0, le=1000,
+        description="How long the producer waits to fill a batch of single sends (the "
+        "notifier's); a worker hands its outputs and changelog records over in complete "
+        "batches, sent at once.",
     )
     producer_batch_bytes: int = Field(
         1024 * 1024, ge=1024, le=16 * 1024 * 1024,
