@@ -92,6 +92,47 @@ async def test_how_far_the_changelog_is_stored_is_recorded_once_per_partition_an
     assert sorted(recorded) == [(2, 41), (3, 42)]  # Faust: one RocksDB write per record
 
 
+async def test_with_aiokafka_s_producer_a_seal_writes_a_batch_per_partition(
+    table_and_sends: tuple[Any, list[Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker's path: each partition's changelog records in one batch, the outputs
+    after them in batches of their own, and the offset of a batch's last record stored."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import RecordMetadata, TopicPartition
+
+    table, sends = table_and_sends
+    producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9")  # never started
+    batches: list[Any] = []
+
+    async def send_batch(builder: Any, topic: str, *, partition: int) -> Any:
+        delivery = pending()
+        batches.append((topic, partition, builder.record_count(), delivery))
+        return delivery
+
+    try:
+        monkeypatch.setattr(producer, "send_batch", send_batch)
+        monkeypatch.setattr(table.app.producer, "_producer", producer)
+        recorded: list[tuple[int, int]] = []
+        monkeypatch.setattr(table.data, "set_persisted_offset",
+                            lambda tp, offset: recorded.append((tp.partition, offset)))
+        for partition, key in ((2, "D-1"), (2, "D-2"), (3, "D-3")):
+            table.hold(partition, key, {"view": key})
+        log: list[str] = []
+        table.outbox.outputs.append(("topic", b"status", b"{}", 1, None))
+        await table.outbox.seal([Event("1", log)])
+        assert [(t.endswith("-changelog"), p, n) for t, p, n, _ in batches] == [
+            (True, 2, 2), (True, 3, 1)]
+        assert sends == [] and log == []  # the output waits for the writes
+        for topic, partition, _, delivery in batches:
+            tp = TopicPartition(topic, partition)
+            delivery.set_result(RecordMetadata(topic, partition, tp, 40, -1, 0, 0))
+        await settle()
+        assert sorted(recorded) == [(2, 41), (3, 40)]  # each batch's last record
+        assert batches[2][:3] == ("topic", 1, 1) and log == ["ack 1"]
+    finally:
+        await producer.stop()
+
+
 class CountedReads(dict[Any, Any]):
     def __init__(self) -> None:
         super().__init__(held=b'"value"')
