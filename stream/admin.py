@@ -21,16 +21,28 @@ class BrokerUnavailable(RuntimeError):
 
 
 async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminClient:
-    admin = kafka.admin(bootstrap)
-    try:
-        await asyncio.wait_for(admin.start(), timeout)
-    except (KafkaConnectionError, TimeoutError, OSError) as exc:
-        await admin.close()
-        raise BrokerUnavailable(
-            f"no Kafka broker answers at {bootstrap} "
-            "(start one with `customs-stream broker start`, or set CUSTOMS_STREAM_BROKER)"
-        ) from exc
-    return admin
+    """An admin client of the broker at ``bootstrap``. aiokafka gives up at the first
+    bootstrap that fails, and a busy broker can fail one (CI saw a loaded test broker
+    do so): it is tried again, every half second, until ``timeout`` seconds have
+    passed; then no broker answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        admin = kafka.admin(bootstrap)
+        try:
+            await asyncio.wait_for(admin.start(), max(deadline - loop.time(), 0.5))
+            return admin
+        except (KafkaConnectionError, TimeoutError, OSError) as exc:
+            await admin.close()
+            if loop.time() + _BOOTSTRAP_RETRY >= deadline:
+                raise BrokerUnavailable(
+                    f"no Kafka broker answers at {bootstrap} (start one with "
+                    "`customs-stream broker start`, or set CUSTOMS_STREAM_BROKER)"
+                ) from exc
+        await asyncio.sleep(_BOOTSTRAP_RETRY)
+
+
+_BOOTSTRAP_RETRY = 0.5  # seconds between two bootstraps of connect_admin
 
 
 class TopologyError(RuntimeError):
