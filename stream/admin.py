@@ -20,11 +20,12 @@ class BrokerUnavailable(RuntimeError):
     """No Kafka broker answers at the configured address."""
 
 
-async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminClient:
+async def connect_admin(bootstrap: str, timeout: float = 40.0) -> AIOKafkaAdminClient:
     """An admin client of the broker at ``bootstrap``. aiokafka gives up at the first
-    bootstrap that fails, and a busy broker can fail one (CI saw a loaded test broker
-    do so): it is tried again, every half second, until ``timeout`` seconds have
-    passed; then no broker answers."""
+    bootstrap that fails, and a loaded broker fails some (the suite's test broker did,
+    in CI, late in the suite, for over 15 s): while something listens
+    at the address, the bootstrap is tried again until ``timeout`` seconds (a request's
+    bound, ``stream.kafka``) have passed. Nothing listening is said at once."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -34,7 +35,8 @@ async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminC
             return admin
         except (KafkaConnectionError, TimeoutError, OSError) as exc:
             await admin.close()
-            if loop.time() + _BOOTSTRAP_RETRY >= deadline:
+            late = loop.time() + _BOOTSTRAP_RETRY >= deadline
+            if late or not await _listening(bootstrap):
                 raise BrokerUnavailable(
                     f"no Kafka broker answers at {bootstrap} (start one with "
                     "`customs-stream broker start`, or set CUSTOMS_STREAM_BROKER)"
@@ -43,6 +45,19 @@ async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminC
 
 
 _BOOTSTRAP_RETRY = 0.5  # seconds between two bootstraps of connect_admin
+
+
+async def _listening(bootstrap: str) -> bool:
+    """Whether anything accepts a connection at one of ``bootstrap``'s addresses."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        return True
+    return False
 
 
 class TopologyError(RuntimeError):

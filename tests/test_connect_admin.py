@@ -3,6 +3,7 @@ up at the first, and a busy broker can fail one."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -26,11 +27,24 @@ class Admin:
         self.log.append("close")
 
 
+async def listening(_: str) -> bool:
+    return True  # something accepts connections there: a broker, busy
+
+
+async def test_nothing_listening_is_said_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(BrokerUnavailable, match=r"no Kafka broker answers at 127\.0\.0\.1:1"):
+        await connect_admin("127.0.0.1:1")
+    assert loop.time() - began < 5
+
+
 async def test_a_failed_bootstrap_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
     log: list[str] = []
     outcomes = iter([True, True, False])  # fails twice, then answers
     monkeypatch.setattr(clients, "admin", lambda _: Admin(next(outcomes), log))
     monkeypatch.setattr(admin_module, "_BOOTSTRAP_RETRY", 0.01)
+    monkeypatch.setattr(admin_module, "_listening", listening)
     connected: Any = await connect_admin("127.0.0.1:9", timeout=5)
     assert isinstance(connected, Admin) and not connected.fails
     assert log == ["start", "close", "start", "close", "start"]  # each failed one closed
@@ -42,6 +56,7 @@ async def test_no_broker_within_the_time_is_a_clear_error(
     log: list[str] = []
     monkeypatch.setattr(clients, "admin", lambda _: Admin(True, log))
     monkeypatch.setattr(admin_module, "_BOOTSTRAP_RETRY", 0.01)
+    monkeypatch.setattr(admin_module, "_listening", listening)
     with pytest.raises(BrokerUnavailable, match=r"no Kafka broker answers at 127\.0\.0\.1:9"):
         await connect_admin("127.0.0.1:9", timeout=0.2)
     assert log.count("start") > 1 and log.count("start") == log.count("close")
