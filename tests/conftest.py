@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stream import kafka as clients
 from stream.broker import LocalBroker
 from stream.settings import Settings
 
@@ -55,6 +56,15 @@ def kafka() -> str:
     with _one_process_at_a_time(CACHE / "test-broker.lock"):
         broker.start()
     return broker.bootstrap
+
+
+@pytest.fixture(autouse=True)
+def _kafka_security_left_as_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test leaves the process's Kafka security (``stream.kafka.configure``) as it
+    found it. xdist runs many modules in one process: a replay on the secured broker once
+    left SASL_SSL configured, and the later tests of that process spoke TLS to the
+    plaintext test broker, which refused them as ``BrokerUnavailable``."""
+    monkeypatch.setattr(clients, "_configured", clients._configured)
 
 
 _BROKER_WAS_RUNNING = pytest.StashKey[bool]()

@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 from stream import kafka
+from stream.settings import Settings
 
 PACKAGE = Path(kafka.__file__).parent
 CLIENTS = {"AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient"}
@@ -48,3 +49,17 @@ async def test_consumers_and_admin_outlast_a_leader_election() -> None:
     finally:
         await consumer.stop()
         await admin.close()
+
+
+LEFT_BEHIND = "set-by-the-test-before"
+
+
+def test_a_test_may_configure_the_process_s_security() -> None:
+    """The first of a pair (one module runs in one process, in order): the next test
+    finds it undone (tests/conftest.py)."""
+    kafka.configure(Settings(kafka_security_protocol="SSL", kafka_username=LEFT_BEHIND))
+    assert kafka.client_options()["security_protocol"] == "SSL"
+
+
+def test_the_next_test_finds_the_security_it_had_before() -> None:
+    assert kafka.configured().kafka_username != LEFT_BEHIND
