@@ -20,31 +20,27 @@ class BrokerUnavailable(RuntimeError):
     """No Kafka broker answers at the configured address."""
 
 
-async def connect_admin(bootstrap: str, timeout: float = 40.0) -> AIOKafkaAdminClient:
-    """An admin client of the broker at ``bootstrap``. aiokafka gives up at the first
-    bootstrap that fails, and a loaded broker fails some (the suite's test broker did,
-    in CI, late in the suite, for over 15 s): while something listens
-    at the address, the bootstrap is tried again until ``timeout`` seconds (a request's
-    bound, ``stream.kafka``) have passed. Nothing listening is said at once."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        admin = kafka.admin(bootstrap)
-        try:
-            await asyncio.wait_for(admin.start(), max(deadline - loop.time(), 0.5))
-            return admin
-        except (KafkaConnectionError, TimeoutError, OSError) as exc:
-            await admin.close()
-            late = loop.time() + _BOOTSTRAP_RETRY >= deadline
-            if late or not await _listening(bootstrap):
-                raise BrokerUnavailable(
-                    f"no Kafka broker answers at {bootstrap} (start one with "
-                    "`customs-stream broker start`, or set CUSTOMS_STREAM_BROKER)"
-                ) from exc
-        await asyncio.sleep(_BOOTSTRAP_RETRY)
+async def connect_admin(bootstrap: str, timeout: float = 15.0) -> AIOKafkaAdminClient:
+    """An admin client of the broker at ``bootstrap``, or ``BrokerUnavailable`` saying
+    why not: nothing listens there, or something listens but does not take a Kafka client
+    over the configured security (a TLS client at a plaintext listener, say)."""
+    admin = kafka.admin(bootstrap)
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+    except (KafkaConnectionError, TimeoutError, OSError) as exc:
+        await admin.close()
+        raise BrokerUnavailable(await _why_unavailable(bootstrap)) from exc
+    return admin
 
 
-_BOOTSTRAP_RETRY = 0.5  # seconds between two bootstraps of connect_admin
+async def _why_unavailable(bootstrap: str) -> str:
+    if not await _listening(bootstrap):
+        return (f"no Kafka broker answers at {bootstrap} (start one with "
+                "`customs-stream broker start`, or set CUSTOMS_STREAM_BROKER)")
+    protocol = kafka.configured().kafka_security_protocol
+    return (f"something listens at {bootstrap} but does not take a Kafka client over "
+            f"{protocol}: check CUSTOMS_STREAM_KAFKA_SECURITY_PROTOCOL against the broker's "
+            "listener, and the CA file and credentials (CUSTOMS_STREAM_KAFKA_*)")
 
 
 async def _listening(bootstrap: str) -> bool:
