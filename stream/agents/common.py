@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
@@ -19,7 +19,7 @@ from schemas.outputs import Duplicate, ErrorCode
 from stream.agents.slices import END, Slice, end_slices_when_cleared
 from stream.codec import dumps
 from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
-from stream.runtime.batches import producer_of, send_in_batches
+from stream.runtime.batches import hand_over
 from stream.runtime.faust_fixes import FlushFailed, fail_stop
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice, take, takes_slices
 from stream.runtime.outbox import Outbox, Output
@@ -128,16 +128,8 @@ class Outlet:
         # Faust's Topic.send machinery costs more than all of the domain logic. Faust
         # flushes this same producer before it commits offsets, so an output is on the
         # broker before the input that caused it is committed.
-        producer = producer_of(self.pipeline.app.producer)
-        if producer is not None:
-            for sent in await send_in_batches(producer, outputs):
-                sent.delivery.add_done_callback(_fail_stop_on_error)
-            return
-        for topic, key, value, partition, headers in outputs:  # a producer double
-            delivery = await self.pipeline.app.producer.send(
-                topic, key, value, partition, None, headers
-            )
-            cast("asyncio.Future[Any]", delivery).add_done_callback(_fail_stop_on_error)
+        for sent in await hand_over(self.pipeline.app.producer, outputs):
+            sent.delivery.add_done_callback(_fail_stop_on_error)
 
     async def dead_letter(
         self, where: Provenance, value: bytes | None, code: ErrorCode, detail: str

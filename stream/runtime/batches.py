@@ -52,13 +52,31 @@ def producer_of(faust_producer: Any) -> AIOKafkaProducer | None:
     return producer if isinstance(producer, AIOKafkaProducer) else None
 
 
+async def hand_over(faust_producer: Any, records: Sequence[Record]) -> list[Sent]:
+    """Hand ``records`` to Faust's producer: a batch per topic partition when it is
+    aiokafka's; one ``send`` a record, each its own ``Sent``, to a producer double."""
+    producer = producer_of(faust_producer)
+    if producer is not None:
+        return await send_in_batches(producer, records)
+    sent = []
+    for topic, key, value, partition, headers in records:
+        delivery = await faust_producer.send(topic, key, value, partition, None, headers)
+        # -1: a partition left to the double, which its delivery's metadata tells
+        sent.append(Sent(TopicPartition(topic, -1 if partition is None else partition),
+                         1, delivery))
+    return sent
+
+
 async def send_in_batches(producer: AIOKafkaProducer, records: Sequence[Record]) -> list[Sent]:
     """Hand ``records`` to ``producer``, a batch per topic partition (in order)."""
     open_: dict[tuple[str, int], list[Any]] = {}  # (topic, partition) -> [builder, count]
     sent: list[Sent] = []
+    known: set[str] = set()  # topics whose partitions the producer's metadata holds
     for topic, key, value, partition, headers in records:
         if partition is None:
-            await producer.partitions_for(topic)  # the metadata the partitioner needs
+            if topic not in known:  # the metadata the partitioner needs
+                await producer.partitions_for(topic)
+                known.add(topic)
             partition = producer._partition(topic, None, key, value, key, value)
         batch = open_.get((topic, partition))
         if batch is None:

@@ -33,7 +33,7 @@ import faust
 import orjson
 from faust.utils.json import on_default
 
-from stream.runtime.batches import producer_of, send_in_batches
+from stream.runtime.batches import hand_over
 from stream.runtime.outbox import Outbox
 
 
@@ -124,18 +124,12 @@ class HeldTable(faust.Table[Any, Any]):
                 raw_value = self._serialised(value, self.value_serializer, topic.prepare_value)
             records.append((partition, cast(bytes, raw_key), raw_value))
         self._put_in_store(cached, records)
-        producer = producer_of(self.app.producer)
-        if producer is not None:  # a batch per partition (stream.runtime.batches)
-            name = self.changelog_topic.get_topic_name()
-            for sent in await send_in_batches(
-                producer, [(name, key, value, partition, None) for partition, key, value in records]
-            ):
-                outbox.writes.append(self._written_future(sent.delivery, sent.last_offset))
-            return
-        for partition, raw_key, raw_value in records:  # a producer double
-            written: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            outbox.writes.append(written)
-            await self._write(partition, raw_key, raw_value, written)
+        name = self.changelog_topic.get_topic_name()
+        for sent in await hand_over(  # a batch per partition (stream.runtime.batches)
+            self.app.producer, [(name, key, value, partition, None)
+                                for partition, key, value in records]
+        ):
+            outbox.writes.append(self._written_future(sent.delivery, sent.last_offset))
 
     @staticmethod
     def _serialised(obj: Any, serializer: Any, prepare: Any) -> bytes | None:
@@ -162,18 +156,6 @@ class HeldTable(faust.Table[Any, Any]):
 
     # -- the changelog ------------------------------------------------------------------
 
-    async def _write(
-        self, partition: int, key: bytes | None, value: bytes | None,
-        written: asyncio.Future[Any],
-    ) -> None:
-        # Straight to the producer: Faust's way (a future message in its producer
-        # buffer, a task that publishes it, sensors) costs more than the write.
-        topic = self.changelog_topic.get_topic_name()
-        delivery = await self.app.producer.send(topic, key, value, partition, None, None)
-        cast("asyncio.Future[Any]", delivery).add_done_callback(
-            partial(self._written, written, None)
-        )
-
     def _written_future(
         self, delivery: asyncio.Future[Any], last_offset: Callable[[], int]
     ) -> asyncio.Future[Any]:
@@ -183,7 +165,7 @@ class HeldTable(faust.Table[Any, Any]):
         return written
 
     def _written(
-        self, written: asyncio.Future[Any], last_offset: Callable[[], int] | None,
+        self, written: asyncio.Future[Any], last_offset: Callable[[], int],
         delivery: asyncio.Future[Any],
     ) -> None:
         if delivery.cancelled():
@@ -194,8 +176,7 @@ class HeldTable(faust.Table[Any, Any]):
             metadata = delivery.result()
             written.set_result(metadata)
             if not self.app.in_transaction:  # exactly-once records it at the commit
-                offset = metadata.offset if last_offset is None else last_offset()
-                self._note_stored(metadata.topic_partition, offset)
+                self._note_stored(metadata.topic_partition, last_offset())
                 return
         # Faust's callback (with fix 5): a lost write stops the worker.
         self._on_changelog_sent(delivery)  # type: ignore[arg-type]
