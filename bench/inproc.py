@@ -36,10 +36,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from aiokafka.partitioner import murmur2
 from faust.types.tuples import TP, Message
 
 from stream.runtime import heap
+from stream.runtime.batches import partition_for
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice
 from stream.runtime.pipeline import Pipeline
 from stream.settings import Settings
@@ -86,7 +86,7 @@ class Broker:
         bare = self.bare(topic)
         self.by_topic[bare] += 1
         if partition is None:  # as the producer's default partitioner (a null key: 0)
-            partition = int(murmur2(key) & 0x7FFFFFFF) % PARTITIONS if key else 0
+            partition = partition_for(key, PARTITIONS) if key else 0
         offset = self.offsets[topic, partition]
         self.offsets[topic, partition] = offset + 1
         if bare in READER:
@@ -178,6 +178,7 @@ class GcClock:
 PARTS = (  # where a function lives (its file, or a builtin's name) -> its part; first match
     ("faust/stores", "tables"), ("heldtable", "tables"), ("tablestore", "tables"),
     ("rocksdict", "tables"), ("outbox", "outputs"), ("bench/inproc", "outputs"),
+    ("stream/runtime/batches", "outputs"),
     ("faust_fixes", "Faust"), ("/faust/", "Faust"), ("/mode/", "Faust"),
     ("stream/agents", "agents"), ("stream/topics", "agents"), ("murmur2", "agents"),
     ("stream/core", "domain"), ("stream/ingest", "domain"), ("schemas/", "domain"),

@@ -31,9 +31,9 @@ from bench.scale import arguments, run_by_size
 
 __all__ = ["arguments", "main"]  # its arguments are bench.scale's
 from stream.admin import connect_admin
-from stream.agents.common import partition_for
 from stream.core.lifecycle import DeclarationState
 from stream.ingest import Decoded, decode
+from stream.runtime.batches import partition_for
 from stream.settings import Settings, policy_of
 from stream.tools.scenario import Message
 from stream.topics import Topology

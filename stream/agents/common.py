@@ -7,11 +7,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 from faust.exceptions import NotReady, PartitionsMismatch, ProducerSendError
 from pydantic import BaseModel
 
@@ -19,7 +17,7 @@ from schemas.outputs import Duplicate, ErrorCode
 from stream.agents.slices import END, Slice, end_slices_when_cleared
 from stream.codec import dumps
 from stream.ingest import Decoded, Provenance, dead_letter, decode, decode_key
-from stream.runtime.batches import hand_over
+from stream.runtime.batches import hand_over, partition_for
 from stream.runtime.faust_fixes import FlushFailed, fail_stop
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice, take, takes_slices
 from stream.runtime.outbox import Outbox, Output
@@ -43,14 +41,6 @@ _MAX_KEY_BYTES = 1024  # a forwarded key is a validated id; anything longer is n
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-@lru_cache(maxsize=65_536)
-def partition_for(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a key (murmur2, as the producers).
-    Remembered: aiokafka's murmur2 is pure Python (2.4% of the worker's samples in
-    bench.pipeline), and a declaration's events ask for its key several times."""
-    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def _headers(message: Any) -> dict[str, bytes]:

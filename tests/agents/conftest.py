@@ -16,7 +16,7 @@ import pytest
 from faust.agents.agent import AgentTestWrapper as Agent
 from faust.types.tuples import TP
 
-from stream.agents.common import partition_for
+from stream.runtime.batches import partition_for
 from stream.runtime.pipeline import Pipeline
 from stream.settings import Settings
 from stream.worker.app import build_pipeline

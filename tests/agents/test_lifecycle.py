@@ -223,8 +223,8 @@ async def test_a_late_fact_rebuilds_only_declarations_whose_standing_it_changes(
 async def test_a_late_fact_decodes_only_declarations_listed_where_it_changes_the_standing(
     pipeline: Pipeline, captured: Captured, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stream.agents.common import partition_for
     from stream.agents.lifecycle import Lifecycle
+    from stream.runtime.batches import partition_for
 
     partition = read_from("declarations", DECL, 0)["partition"]
     later = next(d for d in (f"31002026{n:010d}" for n in range(200, 400))

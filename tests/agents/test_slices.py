@@ -10,8 +10,8 @@ from typing import Any
 
 from faust.types.tuples import TP
 
-from stream.agents.common import partition_for
 from stream.agents.slices import Slice
+from stream.runtime.batches import partition_for
 from stream.runtime.faust_fixes.fetch_slices import FetchSlice
 from stream.runtime.pipeline import Pipeline
 from tests.agents.conftest import Captured, read_from, turns_until

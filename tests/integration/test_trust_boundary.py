@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from stream.agents.common import partition_for
+from stream.runtime.batches import partition_for
 from stream.settings import Settings
 from stream.tools.replay import wait_until_processed
 from stream.topics import SPECS, Topology
