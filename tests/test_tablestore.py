@@ -4,6 +4,8 @@ import asyncio
 import os
 from pathlib import Path
 
+from faust.types.tuples import TP
+
 from stream.runtime import tablestore
 from stream.runtime.heldtable import DELETED
 from stream.settings import Settings
@@ -78,4 +80,50 @@ def test_partitions_opened_on_request_are_listed(tmp_path: Path) -> None:
     store.open_partitions({1, 3})
     assert set(store._dbs) == {1, 3}
     for db in store._dbs.values():
+        db.close()
+
+
+def wal_bytes(store: tablestore.Store, partition: int) -> int:
+    path = store.partition_path(partition)
+    return sum(log.stat().st_size for log in Path(path).glob("*.log"))
+
+
+def in_memtables(store: tablestore.Store, partition: int) -> int:
+    db = store._db_for_partition(partition)
+    return int(db.property_int_value("rocksdb.num-entries-active-mem-table") or 0)
+
+
+async def test_a_seal_skips_the_write_ahead_log_and_giving_up_a_partition_flushes_it(
+    tmp_path: Path,
+) -> None:
+    """The changelog is the log: a seal's writes go to RocksDB without its write-ahead
+    log, and a partition given up (a rebalance) or a stop leaves nothing in memtables
+    only, so a clean restart restores only what it missed."""
+    from tests.test_outbox import Event
+
+    pipeline = build_pipeline(Settings(
+        store="rocksdb://", data_dir=tmp_path, web_enabled=False, partitions=4,
+    ))
+
+    async def send(*_: object) -> object:
+        return asyncio.get_running_loop().create_future()
+
+    pipeline.app.producer.send = send  # type: ignore[method-assign, assignment]
+    table = pipeline.tables["declaration-state"]
+    store = table.data
+    assert isinstance(store, tablestore.Store)
+    for n in range(200):
+        table.hold(n % 2, f"D-{n}", {"view": "x" * 200})
+    await table.outbox.seal([Event("1", [])])
+    kept = {p: store._db_for_partition(p) for p in (0, 1)}  # as a reader might hold them
+    assert wal_bytes(store, 0) == wal_bytes(store, 1) == 0
+    assert in_memtables(store, 0) == in_memtables(store, 1) == 100
+    changelog = table.changelog_topic.get_topic_name()
+    store.revoke_partitions(table, {TP(changelog, 0)})
+    assert 0 not in store._dbs and kept[0].property_int_value(
+        "rocksdb.num-entries-active-mem-table") == 0
+    assert in_memtables(store, 1) == 100  # still its worker's
+    await store.stop()
+    assert kept[1].property_int_value("rocksdb.num-entries-active-mem-table") == 0
+    for db in kept.values():
         db.close()

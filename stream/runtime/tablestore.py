@@ -7,6 +7,16 @@ it is given. Here every table of the process shares one block cache, and the mem
 are charged to it through one write-buffer manager: RocksDB's memory in a worker is
 bounded by ``BLOCK_CACHE``, whatever the number of tables, partitions or declarations.
 
+Its writes skip RocksDB's write-ahead log, as Kafka Streams' do: the changelog is the
+log. A worker killed loses what its memtables held since their last flush, the offset it
+had stored up to included, and restores from the changelog whatever follows the offset
+that survived. That offset is never ahead of the data that survived: RocksDB without its
+log comes back as it was at a flush, a prefix of the writes in their order, and the
+offset is written after the data it covers (``HeldTable._note_stored``, once the changelog
+acknowledged it). A partition given up, or the worker stopping, flushes its memtables
+first, so a clean restart restores only what it missed (Faust's store never closes its
+databases: it drops them).
+
 ``register()`` makes ``rocksdb://`` (the ``store`` setting) name this store; it is Faust's
 RocksDB store (faust-streaming 0.15.3) with other options, nothing else.
 """
@@ -27,6 +37,7 @@ from rocksdict import (
     Options,
     WriteBatch,
     WriteBufferManager,
+    WriteOptions,
 )
 
 BLOCK_CACHE = 128 * 1024 * 1024  # all of the worker's tables: blocks read and memtables
@@ -63,13 +74,38 @@ class BudgetOptions(faust_rocksdb.RocksDBOptions):
         return options
 
 
+def _without_log() -> WriteOptions:
+    options = WriteOptions()
+    # A property, whatever rocksdict's stub says (a method).
+    options.disable_wal = True  # type: ignore[method-assign, assignment]
+    return options
+
+
 class Store(faust_rocksdb.Store):
-    """Faust's RocksDB store (rocksdict driver) with the process's memory budget."""
+    """Faust's RocksDB store (rocksdict driver) with the process's memory budget, its
+    writes without RocksDB's write-ahead log."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.use_rocksdict = True
         self.rocksdb_options = BudgetOptions(**(self.options or {}), use_rocksdict=True)
+
+    def _open_for_partition(self, partition: int) -> Any:
+        db = super()._open_for_partition(partition)
+        db.set_write_options(_without_log())
+        return db
+
+    def revoke_partitions(self, table: Any, tps: Any) -> None:
+        for tp in tps:
+            db = self._dbs.get(tp.partition)
+            if db is not None and tp.topic in table.changelog_topic.topics:
+                db.flush()
+        super().revoke_partitions(table, tps)
+
+    async def stop(self) -> None:
+        for db in self._dbs.values():
+            db.flush()
+        await super().stop()
 
     def write_cached(self, records: list[tuple[int, bytes, bytes | None]]) -> None:
         """A table's writes since its last seal, (partition, key, value or None to
