@@ -17,9 +17,11 @@ Keys and values go to the changelog as Faust's ``json`` codec writes them (orjso
 its options), called directly: Faust's way to it (the topic, the schema, the serializer
 registry, the codec) cost more than the serialising.
 
-The write-ahead log stays on: the offset RocksDB keeps of the changelog it holds is
-written after the changelog acknowledges a write, so a store that lost its latest
-writes with a killed process would restore from an offset past them.
+The offset RocksDB keeps of the changelog it holds is written after the changelog
+acknowledges the writes it covers, never before: RocksDB writes without its write-ahead
+log (``stream.runtime.tablestore``), and a killed worker's store comes back as it was at
+its last flush, an offset with all the data it covers (and maybe more, which the restore
+writes again).
 """
 
 from __future__ import annotations
