@@ -13,8 +13,8 @@ changelog records and then its outputs back 5 ms each.
 
 The order of a partition's records is the order of the calls, as with ``send``: the
 producer queues a partition's batches in the order it gets them. A record without a
-partition gets the one ``send`` would give it (the default partitioner's, remembered). What a batch
-future says of a failure is what each of its records would have said.
+partition gets the one ``send`` would give it (the default partitioner's, remembered).
+What a batch future says of a failure is what each of its records would have said.
 """
 
 from __future__ import annotations
