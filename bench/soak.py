@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import time
@@ -104,27 +105,40 @@ class Soak:
                 await self.run.kill_worker(twice=False, among=spared)
 
     async def every_minute(self) -> None:
-        settings = self.run.settings
-        status_topic = self.run.topology.name("declaration-status")
-        updates_before = 0
+        """Until ``stopping``, then once more unless the last measure is recent: a measure
+        under way when the traffic ends is finished, not cancelled, and a run shorter than
+        its first minute still says how it ended."""
+        updates_before, measured = 0, time.monotonic()
         while True:
-            await asyncio.sleep(60)
-            minute = round((time.monotonic() - self.began) / 60)
-            try:
-                lag = sum((await group_lag(settings.bootstrap_servers, settings.app_id,
-                                           self.run.topology.consumed)).values())
-                audit = await audit_status_topic(settings, status_topic)
-            except Exception as exc:  # a broker down just then: said, and on
-                print(f"minute {minute}: not measured ({type(exc).__name__})", flush=True)
-                continue
-            rss = [rss_mib(worker) for worker in self.run.supervisor.workers]
-            self.rss.append((minute, rss))
-            shown = ", ".join("down" if r is None else f"{r:.0f} MiB" for r in rss)
-            print(f"minute {minute}: lag {lag}; worker RSS {shown}; "
-                  f"{(audit.updates - updates_before) / 60:.1f} status updates/s; "
-                  f"api {'ready' if ready(self.args.api_port) else 'NOT READY'}; "
-                  f"{audit.reused_sequences} reused, {audit.backwards} backwards", flush=True)
-            updates_before = audit.updates
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 60)
+            if self.stopping.is_set() and time.monotonic() - measured < 30:
+                return
+            since, measured = time.monotonic() - measured, time.monotonic()
+            updates_before = await self.measure(updates_before, since)
+            if self.stopping.is_set():
+                return
+
+    async def measure(self, updates_before: int, seconds: float) -> int:
+        """One minute's line (``seconds`` since the last); the status updates so far."""
+        settings = self.run.settings
+        minute = round((time.monotonic() - self.began) / 60)
+        try:
+            lag = sum((await group_lag(settings.bootstrap_servers, settings.app_id,
+                                       self.run.topology.consumed)).values())
+            audit = await audit_status_topic(
+                settings, self.run.topology.name("declaration-status"))
+        except Exception as exc:  # a broker down just then: said, and on
+            print(f"minute {minute}: not measured ({type(exc).__name__})", flush=True)
+            return updates_before
+        rss = [rss_mib(worker) for worker in self.run.supervisor.workers]
+        self.rss.append((minute, rss))
+        shown = ", ".join("down" if r is None else f"{r:.0f} MiB" for r in rss)
+        print(f"minute {minute}: lag {lag}; worker RSS {shown}; "
+              f"{(audit.updates - updates_before) / seconds:.1f} status updates/s; "
+              f"api {'ready' if ready(self.args.api_port) else 'NOT READY'}; "
+              f"{audit.reused_sequences} reused, {audit.backwards} backwards", flush=True)
+        return audit.updates
 
 
 async def soak(args: argparse.Namespace) -> int:
@@ -142,9 +156,9 @@ async def soak(args: argparse.Namespace) -> int:
         try:
             await run.play(list(messages), after_message=watch.pace)
         finally:
-            monitor.cancel()
             watch.stopping.set()
             await killer
+            await monitor
         await wait_until_processed(run.settings, run.watched, 900.0)  # after the last kill
         result, audit = await run.result(), await run.audit()
         api_ready = ready(args.api_port)
