@@ -178,9 +178,9 @@ class GcClock:
 PARTS = (  # where a function lives (its file, or a builtin's name) -> its part; first match
     ("faust/stores", "tables"), ("heldtable", "tables"), ("tablestore", "tables"),
     ("rocksdict", "tables"), ("outbox", "outputs"), ("bench/inproc", "outputs"),
-    ("stream/runtime/batches", "outputs"),
+    ("stream/runtime/batches", "outputs"), ("murmur2", "outputs"),  # partition_for's
     ("faust_fixes", "Faust"), ("/faust/", "Faust"), ("/mode/", "Faust"),
-    ("stream/agents", "agents"), ("stream/topics", "agents"), ("murmur2", "agents"),
+    ("stream/agents", "agents"), ("stream/topics", "agents"),
     ("stream/core", "domain"), ("stream/ingest", "domain"), ("schemas/", "domain"),
     ("pydantic", "domain"), ("stream/records", "domain"), ("datetime", "domain"),
     ("orjson", "JSON (orjson)"), ("asyncio", "event loop"), ("contextvars", "event loop"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,13 +48,18 @@ async def _listening(bootstrap: str) -> bool:
     """Whether anything accepts a connection at one of ``bootstrap``'s addresses."""
     for address in bootstrap.split(","):
         host, _, port = address.strip().rpartition(":")
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 5)
-        except (OSError, TimeoutError, ValueError):
-            continue
-        writer.close()
-        return True
+        if port.isdigit() and await asyncio.to_thread(listening, host, int(port), 5.0):
+            return True
     return False
+
+
+def listening(host: str, port: int, timeout: float) -> bool:
+    """Whether anything accepts a TCP connection at ``host:port`` within ``timeout``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 class TopologyError(RuntimeError):

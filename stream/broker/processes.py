@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import uuid
 from pathlib import Path
+
+from stream.admin import listening
 
 
 def new_cluster_id() -> str:
@@ -29,11 +30,8 @@ def alive(pid: int) -> bool:
 
 
 def answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+    """Whether the local broker's port takes a connection."""
+    return listening("127.0.0.1", port, timeout=0.5)
 
 
 def started(log_file: Path, offset: int) -> bool:
