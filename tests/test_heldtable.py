@@ -198,6 +198,8 @@ STORED = [
     ("91198175FYQ2PQX4CJ", ["310020260000000142", "310020260000000143"]),
     ("CNNGB|GREEN", 17),
     ("2026-05-09", 0.5),
+    # Keys that are not text, which the fast path refuses and Faust's codec writes.
+    ("by-number", {"counts": {1: "one", 2: ["two"]}, "at": {"UTC": True}}),
 ]
 
 

@@ -198,21 +198,25 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def guarded(
-    outlet: Outlet, agent: str, where: Provenance, value: bytes | None,
-    handle: Callable[[], Awaitable[None]],
+    pipeline: Pipeline, outlet: Outlet, agent: str, message: Any,
+    on_message: Callable[[Any], Awaitable[None]],
 ) -> None:
     """Run one message's handling; if it raises, the message becomes a dead letter and
-    the agent goes on (an exception escaping a Faust agent stops its partitions)."""
+    the agent goes on (an exception escaping a Faust agent stops its partitions). Its
+    provenance is worked out only then: a handler that succeeds reads it itself."""
     try:
-        await handle()
+        await on_message(message)
     except INFRASTRUCTURE_ERRORS as exc:
+        where, _ = provenance_of(pipeline, message)
         fail_stop(f"handling {where.ref} met an infrastructure failure ({exc!r})")
     except Exception as exc:
+        where, _ = provenance_of(pipeline, message)
         log.exception("processing %s failed", where.ref)
         outlet.metrics.processing_errors.labels(agent).inc()
         try:
             await outlet.dead_letter(
-                where, value, ErrorCode.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:1000]
+                where, message.value, ErrorCode.PROCESSING_ERROR,
+                f"{type(exc).__name__}: {exc}"[:1000],
             )
         except Exception as lost:  # not even the dead letter could be sent
             fail_stop(f"the dead letter for {where.ref} could not be sent ({lost!r})")
@@ -238,9 +242,7 @@ def start_agent(
             done = taken.before(event)
             if done:
                 await outlet.outbox.seal(done)
-            message = event.message
-            where, _ = provenance_of(pipeline, message)
-            await guarded(outlet, name, where, message.value, lambda: on_message(message))
+            await guarded(pipeline, outlet, name, event.message, on_message)
             done = taken.after(event, last and queue.empty())
             if done:
                 await outlet.outbox.seal(done)

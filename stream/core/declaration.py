@@ -99,6 +99,7 @@ class Timeline:
         self._by_type: dict[type[LifecycleEvent], list[LifecycleEvent]] = {}
         for event in self.ordered:
             self._by_type.setdefault(type(event), []).append(event)
+        self._contents: list[DeclarationFiled | DeclarationAmended] | None = None
 
     def all(self, kind: type[E]) -> list[E]:
         return self._by_type.get(kind, [])  # type: ignore[return-value]
@@ -109,7 +110,11 @@ class Timeline:
 
     def contents(self) -> list[DeclarationFiled | DeclarationAmended]:
         """Filings and amendments, in event-time order."""
-        return [e for e in self.ordered if isinstance(e, DeclarationFiled | DeclarationAmended)]
+        if self._contents is None:
+            self._contents = [
+                e for e in self.ordered if isinstance(e, DeclarationFiled | DeclarationAmended)
+            ]
+        return self._contents
 
 
 def _status(
@@ -166,7 +171,7 @@ def returned(returns: Iterable[ReturnDeclared], policy: Policy) -> bool:
 
 def view_of(
     declaration_id: str,
-    events: Iterable[LifecycleEvent],
+    events: Iterable[LifecycleEvent] | Timeline,
     returns: Iterable[ReturnDeclared],
     firms: FirmLookup,
     policy: Policy,
@@ -175,8 +180,9 @@ def view_of(
     """The view and the assessment; no view while no lifecycle event is known.
 
     ``previous`` is reused when it was made from the same filing, content and firm facts
-    (most events change neither, and assessing is most of the work)."""
-    timeline = Timeline(events)
+    (most events change neither, and assessing is most of the work). ``events`` may come
+    as their timeline, when the caller keeps one."""
+    timeline = events if isinstance(events, Timeline) else Timeline(events)
     if not timeline.ordered:
         return None, None
     filing = timeline.first(DeclarationFiled)

@@ -138,7 +138,10 @@ class HeldTable(faust.Table[Any, Any]):
         """``obj`` as the changelog takes it: what Faust's ``json`` codec makes of it,
         made directly; anything else (another codec, bytes, a Faust record) Faust's way."""
         if serializer == "json" and isinstance(obj, _JSON_SHAPES):
-            return orjson.dumps(obj, default=on_default, option=_FAUST_JSON)
+            try:  # text keys only (the tables' values): the same bytes, a fifth faster
+                return orjson.dumps(obj, default=on_default, option=orjson.OPT_UTC_Z)
+            except TypeError:  # a key that is not text: as the codec writes it
+                return orjson.dumps(obj, default=on_default, option=_FAUST_JSON)
         raw, _ = prepare(obj, serializer, None, {})
         return cast("bytes | None", raw)
 

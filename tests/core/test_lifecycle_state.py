@@ -144,3 +144,29 @@ def test_final_view_ignores_arrival_order_and_repeats(
     expected = final_view(LIFE)
     assert final_view([*order, *repeats]) == expected
     assert final_view([*repeats, *order]) == expected
+
+
+def test_a_view_s_json_form_has_every_field_of_the_view_in_order() -> None:
+    from dataclasses import fields
+
+    from stream.core.declaration import DeclarationView
+    from stream.core.lifecycle import view_json
+
+    state = DeclarationState(DECL)
+    for n, document in enumerate(LIFE):
+        step = apply(state, document, f"t:0:{n}")
+    view = step.status[0]
+    assert list(view_json(view)) == [f.name for f in fields(DeclarationView)]
+    assert view_json(view)["released_at"] == "2026-05-09T08:00:00Z"
+    assert view_json(view)["eligibility_reasons"] == list(view.eligibility_reasons)
+
+
+def test_the_kept_timeline_is_made_again_when_an_event_is_added() -> None:
+    state = DeclarationState(DECL)
+    apply(state, LIFE[0], "t:0:0")
+    before = state.timeline
+    assert state.timeline is before  # kept while no event is added
+    apply(state, LIFE[4], "t:0:1")
+    assert state.timeline is not before
+    assert [e.event_id for e in state.timeline.ordered] == ["e1", "e5"]
+    assert state.published_view is not None and state.published_view["status"] == "RELEASED"
