@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from schemas.codes import codes_of
-from schemas.outputs import Channel, KpiSnapshot
+from schemas.outputs import Channel
 from schemas.types import format_instant
 from stream.core.declaration import Assessment, DeclarationView
 from stream.core.kpi import Kpi
@@ -58,18 +58,17 @@ def release_decision(
     }
 
 
-def kpi_snapshot(kpi: Kpi, sequence: int, now: datetime) -> KpiSnapshot:
-    return KpiSnapshot(
-        port=kpi.port,
-        channel=Channel(kpi.channel),
-        released=kpi.released,
-        mean_clearance_hours=kpi.mean_clearance_hours,
-        p50_clearance_hours=kpi.p50_clearance_hours,
-        p95_clearance_hours=kpi.p95_clearance_hours,
-        within_24h_share=kpi.within_24h_share,
-        sequence=sequence,
-        updated_at=now,
-    )
+def kpi_snapshot(kpi: Kpi, sequence: int, now: datetime) -> dict[str, Any]:
+    """A KpiSnapshot as JSON values, built directly like the status update (the shape
+    is KpiSnapshot's, tested)."""
+    return {
+        "port": kpi.port, "channel": Channel(kpi.channel).value, "released": kpi.released,
+        "mean_clearance_hours": kpi.mean_clearance_hours,
+        "p50_clearance_hours": kpi.p50_clearance_hours,
+        "p95_clearance_hours": kpi.p95_clearance_hours,
+        "within_24h_share": kpi.within_24h_share, "sequence": sequence,
+        "updated_at": format_instant(now),
+    }
 
 
 EVENTS_HEADER = "x-events"  # on a status update: the ids of the events it was built from

@@ -50,3 +50,16 @@ def test_a_release_decision_has_exactly_the_models_shape() -> None:
     assert record["channel"] == "GREEN" and record["eligibility"]["as_of"] == "2026-05-09T01:00:00Z"
     assert record["eligibility"]["certificates"] == {
         "ISO9001": "ISO9001-7777", "ISO14001": "ISO14001-7777"}
+
+
+def test_a_kpi_snapshot_has_exactly_the_models_shape() -> None:
+    from schemas.outputs import KpiSnapshot
+    from stream.core.kpi import Kpi
+    from stream.records import kpi_snapshot
+
+    kpi = Kpi("CNNGB", "GREEN", 3, 10.5, 9.0, 20.25, 0.6667)
+    record = kpi_snapshot(kpi, 4, datetime(2026, 5, 10, 9, 30, tzinfo=UTC))
+    parsed = KpiSnapshot.model_validate(record)
+    assert parsed.model_dump(mode="json") == record
+    assert list(record) == list(KpiSnapshot.model_fields)
+    assert record["updated_at"] == "2026-05-10T09:30:00Z" and record["sequence"] == 4

@@ -89,8 +89,9 @@ class DeclarationState:
     # by its key space and id ("e:" a lifecycle event, "r:" a return: ids may be alike).
     _assessment: Assessment | None = field(default=None, repr=False, compare=False)
     _json: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
-    # Nor the events' timeline, made again only after an event is added.
+    # Nor the events' timeline and their ids, made again only after an event is added.
     _timeline: Timeline | None = field(default=None, repr=False, compare=False)
+    _event_ids: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def firm_id(self) -> str | None:
@@ -129,6 +130,7 @@ class DeclarationState:
             elif isinstance(event, LifecycleEvent):
                 self.events[event.event_id] = event
                 self._timeline = None
+            self._event_ids = None
         if seen in (Seen.DUPLICATE, Seen.CONFLICT):
             return Step(seen)
         step = self.refresh(firms, policy, republish=seen is Seen.REDELIVERED)
@@ -160,9 +162,11 @@ class DeclarationState:
     def event_ids(self) -> frozenset[str]:
         """Every event the view is built from (each marked with its key space: a return's
         id and a lifecycle event's id may be the same text)."""
-        return frozenset(f"e:{e}" for e in self.events) | frozenset(
-            f"r:{r}" for r in self.returns
-        )
+        if self._event_ids is None:
+            self._event_ids = frozenset(f"e:{e}" for e in self.events) | frozenset(
+                f"r:{r}" for r in self.returns
+            )
+        return self._event_ids
 
     def refresh(self, firms: FirmLookup, policy: Policy, republish: bool = False) -> Step:
         """Recompute the view; report what changed (everything, when ``republish``)."""

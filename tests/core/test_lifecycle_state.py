@@ -161,12 +161,16 @@ def test_a_view_s_json_form_has_every_field_of_the_view_in_order() -> None:
     assert view_json(view)["eligibility_reasons"] == list(view.eligibility_reasons)
 
 
-def test_the_kept_timeline_is_made_again_when_an_event_is_added() -> None:
+def test_the_kept_timeline_and_ids_are_made_again_when_an_event_is_added() -> None:
     state = DeclarationState(DECL)
     apply(state, LIFE[0], "t:0:0")
     before = state.timeline
     assert state.timeline is before  # kept while no event is added
+    assert state.event_ids == {"e:e1"}
     apply(state, LIFE[4], "t:0:1")
     assert state.timeline is not before
     assert [e.event_id for e in state.timeline.ordered] == ["e1", "e5"]
     assert state.published_view is not None and state.published_view["status"] == "RELEASED"
+    assert state.event_ids == {"e:e1", "e:e5"}
+    apply(state, LIFE[7], "t:0:2")  # a return: the timeline's events are the same
+    assert state.event_ids == {"e:e1", "e:e5", "r:e8"}
