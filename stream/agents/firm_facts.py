@@ -136,7 +136,7 @@ class PartitionFirms:
 
 
 def _month(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m")
+    return t.astimezone(UTC).date().isoformat()[:7]  # as strftime("%Y-%m"), faster
 
 
 def _meets(month: str, span: Window) -> bool:

