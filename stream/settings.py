@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     broker_port: int = Field(19092, description="Port of the local broker (broker start).")
     log_level: str = Field("info", description="Worker log level.")
     gc_young_threshold: int = Field(
-        200_000, ge=1,
+        400_000, ge=1,
         description="Allocations between two young-generation collections (CPython's: 700).",
     )
     event_loop: Literal["uvloop", "asyncio"] = Field(
