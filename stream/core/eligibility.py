@@ -171,6 +171,31 @@ def _valid_certificate(history: FirmHistory, t: datetime, standard: str) -> str 
     return valid[0] if valid else None
 
 
+def _holds_certificate(history: FirmHistory, t: datetime, standard: str) -> bool:
+    """Whether ``_valid_certificate`` finds one, without sorting the ids to name it."""
+    index = history.index
+    return any(
+        cert.standard == standard
+        and cert.valid_from <= t < cert.valid_until
+        and not _revoked_by(index.revoked_at.get(cert.certificate_id), t)
+        for cert in index.certificates
+    )
+
+
+def standing_at(
+    history: FirmHistory | None, t: datetime, policy: Policy
+) -> tuple[bool, tuple[bool, ...], bool]:
+    """What the firm's own reasons at t are made of: enrolled, each required certificate
+    held (in the policy's order), more returns in the look-back than allowed. Two
+    histories give a firm the same reasons at t exactly when these are equal, and they
+    cost half as much as the reasons (a late fact compares many instants)."""
+    green = policy.green_channel
+    history = history or FirmHistory()
+    held = tuple(_holds_certificate(history, t, s) for s in green.required_certificates)
+    too_many = _returns_in_lookback(history, t, policy) > green.max_returns
+    return _enrolled_at(history, t, green.program), held, too_many
+
+
 def _revoked_by(revoked_at: datetime | None, t: datetime) -> bool:
     return revoked_at is not None and revoked_at <= t
 

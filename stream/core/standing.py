@@ -14,7 +14,7 @@ from schemas.events import (
     FirmWithdrawn,
     ReturnDeclared,
 )
-from stream.core.eligibility import FirmFact, FirmHistory, fact_key, firm_eligibility_at
+from stream.core.eligibility import FirmFact, FirmHistory, fact_key, standing_at
 from stream.core.policy import Policy
 
 Window = tuple[datetime, datetime | None]  # as-of times start <= t < end (None: no end)
@@ -55,9 +55,9 @@ def standing_changed(
     firm_id: str, before: FirmHistory, after: FirmHistory, t: datetime, policy: Policy
 ) -> bool:
     """Whether the firm's own eligibility as of ``t`` differs between two histories (a
-    declaration's channel and decision depend on the facts only through it)."""
-    old = firm_eligibility_at(firm_id, before, t, policy).reasons
-    return old != firm_eligibility_at(firm_id, after, t, policy).reasons
+    declaration's channel and decision depend on the facts only through it): whether
+    ``firm_eligibility_at`` gives other reasons, told by what the reasons are made of."""
+    return standing_at(before, t, policy) != standing_at(after, t, policy)
 
 
 def turning_points(history: FirmHistory, policy: Policy) -> set[datetime]:

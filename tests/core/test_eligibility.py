@@ -343,3 +343,20 @@ def test_the_spans_a_fact_changes_are_exactly_where_the_standing_changes(
     for t in probes:
         inside = in_window(window, t)
         assert (inside and in_spans(spans, t)) == standing_changed(FIRM, before, after, t, policy)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(st.lists(_FACTS, max_size=8), st.lists(_FACTS, max_size=8), st.integers(-400, 1200))
+def test_the_standing_compares_as_the_firm_s_reasons_do(
+    policy: Policy, one: list[dict[str, Any]], other: list[dict[str, Any]], day: int
+) -> None:
+    """standing_changed compares what the reasons are made of: it must say "changed"
+    exactly when firm_eligibility_at gives two histories other reasons."""
+    from stream.core.eligibility import firm_eligibility_at
+    from stream.core.standing import standing_changed
+
+    a, b = history(*one), history(*other)
+    t = datetime.fromisoformat(_day(day))
+    reasons_differ = (firm_eligibility_at(FIRM, a, t, policy).reasons
+                      != firm_eligibility_at(FIRM, b, t, policy).reasons)
+    assert standing_changed(FIRM, a, b, t, policy) == reasons_differ
