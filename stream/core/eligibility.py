@@ -157,29 +157,27 @@ def _enrolled_at(history: FirmHistory, t: datetime, program: str) -> bool:
     return last > 0 and states[last - 1]
 
 
-def _valid_certificate(history: FirmHistory, t: datetime, standard: str) -> str | None:
+def _valid_certificates(history: FirmHistory, t: datetime, standard: str) -> Iterator[str]:
+    """The ids of the firm's certificates of ``standard`` valid at t, unrevoked."""
     # Certificate ids are unique within a firm; were one issued twice, the latest issue
     # (a correction or renewal) gives its validity.
     index = history.index
-    valid = sorted(
+    return (
         cert.certificate_id
         for cert in index.certificates
         if cert.standard == standard
         and cert.valid_from <= t < cert.valid_until
         and not _revoked_by(index.revoked_at.get(cert.certificate_id), t)
     )
-    return valid[0] if valid else None
+
+
+def _valid_certificate(history: FirmHistory, t: datetime, standard: str) -> str | None:
+    return min(_valid_certificates(history, t, standard), default=None)
 
 
 def _holds_certificate(history: FirmHistory, t: datetime, standard: str) -> bool:
-    """Whether ``_valid_certificate`` finds one, without sorting the ids to name it."""
-    index = history.index
-    return any(
-        cert.standard == standard
-        and cert.valid_from <= t < cert.valid_until
-        and not _revoked_by(index.revoked_at.get(cert.certificate_id), t)
-        for cert in index.certificates
-    )
+    """Whether ``_valid_certificate`` finds one, without looking further."""
+    return next(_valid_certificates(history, t, standard), None) is not None
 
 
 def standing_at(
