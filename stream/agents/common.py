@@ -95,7 +95,6 @@ class Outlet:
         self.pipeline = pipeline
         self.metrics = pipeline.metrics
         self.outbox = Outbox(self._hand_over)
-        self._names: dict[str, str] = {}  # bare topic name -> this pipeline's
 
     async def send(
         self, topic: str, key: str | None, record: BaseModel | dict[str, Any] | bytes | None,
@@ -103,19 +102,14 @@ class Outlet:
     ) -> None:
         """Publish a record (a model, a JSON-able dict, bytes as they are, or None for a
         tombstone) once the current message's table writes are stored."""
-        if type(record) is dict:  # the most of them: checked first, and cheaply
+        if isinstance(record, dict):  # the most of them: before pydantic's slower check
             value: bytes | None = dumps(record)
         elif isinstance(record, BaseModel):
             value = dumps(record.model_dump(mode="json"))
-        elif isinstance(record, dict):
-            value = dumps(record)
         else:
             value = record
-        name = self._names.get(topic)
-        if name is None:
-            name = self._names[topic] = self.pipeline.topology.name(topic)
         self.outbox.outputs.append((
-            name, key.encode() if key is not None else None,
+            self.pipeline.topology.name(topic), key.encode() if key is not None else None,
             value, partition, list(headers.items()) if headers else None,
         ))
 
