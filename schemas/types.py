@@ -43,6 +43,11 @@ def format_instant(value: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
+def format_optional_instant(value: datetime | None) -> str | None:
+    """``format_instant``, or None where there is no instant."""
+    return None if value is None else format_instant(value)
+
+
 def parse_instant(text: str) -> datetime:
     """An instant written by ``format_instant`` (or any ISO 8601 time with an offset),
     in UTC; ValueError when it has no offset."""

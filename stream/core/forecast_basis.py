@@ -19,7 +19,7 @@ from schemas.events import (
     LifecycleEvent,
 )
 from schemas.outputs import Status
-from schemas.types import format_instant, parse_instant
+from schemas.types import format_instant, format_optional_instant, parse_instant
 from stream.core.declaration import DeclarationView
 from stream.core.eligibility import order_key
 from stream.core.forecast import Group, goods_category
@@ -78,7 +78,8 @@ class Basis:
             "declaration_id": self.declaration_id, "port": g.port, "channel": g.channel,
             "goods": g.goods, "inspected": g.inspected,
             "declared_at": format_instant(self.declared_at), "open": self.open,
-            "released_at": _instant(self.released_at), "clearance_hours": self.clearance_hours,
+            "released_at": format_optional_instant(self.released_at),
+            "clearance_hours": self.clearance_hours,
             "as_of": format_instant(self.as_of),
         }
 
@@ -107,10 +108,6 @@ def basis_of(view: DeclarationView, events: Iterable[LifecycleEvent]) -> Basis |
     as_of = max(e.occurred_at for e in events)
     return Basis(view.declaration_id, group, view.declared_at, view.status not in NOT_OPEN,
                  view.released_at, view.clearance_hours, as_of)
-
-
-def _instant(t: datetime | None) -> str | None:
-    return format_instant(t) if t is not None else None
 
 
 def _text(data: dict[str, Any], name: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from schemas.events import Event, LifecycleEvent, ReturnDeclared, parse_event
-from schemas.types import format_instant
+from schemas.types import format_optional_instant
 from stream.core.declaration import Assessment, DeclarationView, FirmLookup, Timeline, view_of
 from stream.core.forecast_basis import Basis, basis_of
 from stream.core.ledger import Ledger, Seen
@@ -35,10 +35,6 @@ class Step:
     firm_fact: ReturnDeclared | None = None
 
 
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else format_instant(value)
-
-
 def _listed(value: tuple[str, ...] | None) -> list[str] | None:
     return None if value is None else list(value)
 
@@ -53,9 +49,10 @@ def view_json(view: DeclarationView) -> dict[str, Any]:
         "status": v.status, "channel": v.channel, "decision": v.decision,
         "decision_reasons": _listed(v.decision_reasons),
         "eligibility_reasons": _listed(v.eligibility_reasons),
-        "declared_at": _instant(v.declared_at), "released_at": _instant(v.released_at),
+        "declared_at": format_optional_instant(v.declared_at),
+        "released_at": format_optional_instant(v.released_at),
         "clearance_hours": v.clearance_hours, "within_24h": v.within_24h,
-        "departed_at": _instant(v.departed_at), "on_schedule": v.on_schedule,
+        "departed_at": format_optional_instant(v.departed_at), "on_schedule": v.on_schedule,
         "returned": v.returned, "tax_refund_eligible": v.tax_refund_eligible,
     }
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.types import format_instant
+from schemas.types import format_instant, format_optional_instant
 from stream.core.forecast import ExpectedRelease
 from stream.tools.eta.check import EtaCheck, Forecast
 
@@ -137,7 +137,7 @@ def _listed(made: Forecast, released_at: datetime | None) -> dict[str, Any]:
         body = forecast.to_json()
         entry.update({k: body[k] for k in ("p10_at", "p50_at", "p90_at", "p_within_24h")})
         entry["basis"] = body["basis"]
-    entry["released_at"] = format_instant(released_at) if released_at else None
+    entry["released_at"] = format_optional_instant(released_at)
     return entry
 
 

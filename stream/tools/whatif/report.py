@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from schemas.types import format_instant
+from schemas.types import format_optional_instant
 from stream.core.eligibility import FirmHistory, firm_eligibility_at
 from stream.core.policy import Policy
 from stream.tools.whatif.compare import Outcome
@@ -107,7 +107,7 @@ class Report:
             },
             "document_holds": self._per_side(self.holds),
             "firms": self._firms_json(histories, at),
-            "firms_as_of": format_instant(at) if at else None,
+            "firms_as_of": format_optional_instant(at),
             "distributions": self._distributions_json(),
         }
 
