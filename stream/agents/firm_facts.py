@@ -11,11 +11,11 @@ and a fact finds the declarations it changes without decoding the others.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.events import FirmEvent, ReturnDeclared
-from schemas.types import format_instant
+from schemas.types import format_instant, utc_day
 from stream.agents.cache import LruCache
 from stream.core.eligibility import FirmHistory, fact_key
 from stream.core.standing import Window, in_spans
@@ -136,7 +136,7 @@ class PartitionFirms:
 
 
 def _month(t: datetime) -> str:
-    return t.astimezone(UTC).date().isoformat()[:7]  # as strftime("%Y-%m"), faster
+    return utc_day(t)[:7]
 
 
 def _meets(month: str, span: Window) -> bool:

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from schemas.types import utc_day
 from stream.core.lifecycle import DeclarationState
 from stream.core.retention import closed_at, cutoff
 from stream.runtime.outbox import Outbox
@@ -24,12 +25,6 @@ from stream.runtime.pipeline import Pipeline
 # one mistyped year must not make every closed declaration look expired.
 AHEAD = timedelta(days=1)
 YIELD_EVERY = 20  # declarations removed between two turns of the event loop
-
-
-def _day(t: datetime) -> str:
-    # The date's ISO form (what strftime("%Y-%m-%d") gives for years 1900-8999, the
-    # instants the pipeline takes), at a fifth of strftime's cost: it runs every step.
-    return t.astimezone(UTC).date().isoformat()
 
 
 class Retention:
@@ -47,7 +42,7 @@ class Retention:
         """List a closed declaration under the day of its latest event (before the
         state is saved: the state records the day it is listed under)."""
         closed = closed_at(state)
-        day = _day(closed) if closed is not None else None
+        day = utc_day(closed) if closed is not None else None
         if day is None or state.closing_day == day:
             return
         key = f"{partition}:{day}"
@@ -68,7 +63,7 @@ class Retention:
             return
         self.stream_time[partition] = occurred_at
         before = cutoff(occurred_at, self.closed_days)
-        day = _day(before)
+        day = utc_day(before)
         if self.swept.get(partition) == day:
             return
         self.swept[partition] = day
@@ -77,7 +72,7 @@ class Retention:
     async def sweep(self, partition: int, before: datetime) -> None:
         """Remove what closed before ``before``: the days wholly before its day."""
         days = self.closings.get(str(partition)) or []
-        first_kept = _day(before)
+        first_kept = utc_day(before)
         due = [day for day in days if day < first_kept]
         removed = 0
         for day in due:

@@ -75,8 +75,8 @@ async def test_a_declaration_closed_past_retention_is_removed_with_its_firm_list
                     timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)),
                                                timezone(timedelta(hours=-10))])))
 def test_the_day_and_month_keys_are_strftime_s(t: datetime) -> None:
+    from schemas.types import utc_day
     from stream.agents.firm_facts import _month
-    from stream.agents.retention import _day
 
-    assert _day(t) == t.astimezone(UTC).strftime("%Y-%m-%d")
+    assert utc_day(t) == t.astimezone(UTC).strftime("%Y-%m-%d")
     assert _month(t) == t.astimezone(UTC).strftime("%Y-%m")
